@@ -1,0 +1,285 @@
+"""Reading the knowledge base: find the folders, load each YAML entry strictly, report problems."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lazarus.model import Entry, KBProblem, Snippet
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+EXCEPTION_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VERSION_SPEC_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*\d+(\.\d+)*\s*$")
+DEVICES = ("cpu", "cuda")
+
+STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh")
+LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
+REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
+SNIPPET_FIELDS = {
+    "broken": str,
+    "fixed": str,
+    "raises": str,
+    "devices": list,
+    "requires": list,
+    "torch": str,
+    "reproducible": bool,
+    "reason": str,
+    "timeout": (int, float),
+}
+
+
+def builtin_kb_dir() -> Path:
+    """The KB shipped with lazarus: inside the package when installed, `kb/` in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "kb"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "kb"
+
+
+def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
+    """User folders, searched before the built-in KB: `--kb` first, then `LAZARUS_KB`."""
+    dirs = [Path(d) for d in cli_dirs]
+    env = os.environ.get("LAZARUS_KB", "")
+    dirs += [Path(d) for d in env.split(os.pathsep) if d.strip()]
+    return dirs
+
+
+def entry_files(directory: Path) -> Iterator[Path]:
+    """Every `*.yaml` entry below a KB folder, in a stable order; `verified/` holds records."""
+    for path in sorted(directory.rglob("*.yaml")):
+        if "verified" not in path.relative_to(directory).parts[:1]:
+            yield path
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    entries: tuple[Entry, ...]
+    problems: tuple[KBProblem, ...]
+
+
+def load_kb(dirs: Iterable[Path], builtin: Path | None = None) -> LoadResult:
+    """Load user folders then the built-in KB; a user entry replaces a built-in one of the same id."""
+    problems: list[KBProblem] = []
+    by_id: dict[str, Entry] = {}
+    sources: list[tuple[Path, bool]] = [(Path(d), False) for d in dirs]
+    if builtin is not None:
+        sources.append((builtin, True))
+    for directory, is_builtin in sources:
+        if not directory.is_dir():
+            problems.append(KBProblem(str(directory), "", "no such KB folder"))
+            continue
+        seen_here: dict[str, str] = {}
+        for path in entry_files(directory):
+            entry, file_problems = load_entry_file(path, builtin=is_builtin)
+            problems += file_problems
+            if entry is None:
+                continue
+            if entry.id in seen_here:
+                problems.append(
+                    KBProblem(str(path), "id", f"duplicate id {entry.id!r}, also in {seen_here[entry.id]}")
+                )
+                continue
+            seen_here[entry.id] = str(path)
+            by_id.setdefault(entry.id, entry)
+    return LoadResult(tuple(by_id.values()), tuple(problems))
+
+
+def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, list[KBProblem]]:
+    """Parse one file with the safe loader and check it field by field."""
+    import yaml
+
+    where = str(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [KBProblem(where, "", f"cannot read: {exc}")]
+    try:
+        data = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "yaml"
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [KBProblem(where, line, f"invalid YAML: {reason}")]
+    if not isinstance(data, dict):
+        return None, [KBProblem(where, "", "an entry must be a mapping of fields")]
+    problems = check_entry_data(data, path)
+    if problems:
+        return None, [KBProblem(where, f, m) for f, m in problems]
+    entry = Entry(
+        id=data["id"],
+        title=data["title"].strip(),
+        title_zh=data["title_zh"].strip(),
+        symptom=data["symptom"].strip(),
+        symptom_zh=data["symptom_zh"].strip(),
+        signatures=tuple(data["signatures"]),
+        examples=tuple(e.strip() for e in data["examples"]),
+        causes=tuple(c.strip() for c in data["causes"]),
+        causes_zh=tuple(c.strip() for c in data["causes_zh"]),
+        fix=data["fix"].strip(),
+        fix_zh=data["fix_zh"].strip(),
+        snippets=tuple(make_snippet(s) for s in data["snippets"]),
+        tags=tuple(data["tags"]),
+        references=tuple(data["references"]),
+        path=where,
+        builtin=builtin,
+    )
+    return entry, []
+
+
+def make_snippet(data: dict[str, Any]) -> Snippet:
+    return Snippet(
+        fixed=data["fixed"],
+        broken=data.get("broken"),
+        raises=data.get("raises"),
+        devices=tuple(data.get("devices", ["cpu"])),
+        requires=tuple(data.get("requires", [])),
+        torch=data.get("torch"),
+        reproducible=data.get("reproducible", True),
+        reason=data.get("reason"),
+        timeout=float(data.get("timeout", 30)),
+    )
+
+
+def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
+    """Every problem with one entry's fields, as (field, message) pairs."""
+    problems: list[tuple[str, str]] = []
+    for key in data:
+        if key not in REQUIRED_FIELDS:
+            problems.append((str(key), "unknown field"))
+    for key in REQUIRED_FIELDS:
+        if key not in data:
+            problems.append((key, "missing field"))
+    for key in STR_FIELDS:
+        value = data.get(key)
+        if key in data and (not isinstance(value, str) or not value.strip()):
+            problems.append((key, "must be a non-empty string"))
+    for key in LIST_FIELDS:
+        value = data.get(key)
+        if key not in data:
+            continue
+        if not isinstance(value, list):
+            problems.append((key, "must be a list"))
+        elif not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append((key, "every item must be a non-empty string"))
+    if problems:
+        return problems
+
+    if data["id"] != path.stem:
+        problems.append(("id", f"{data['id']!r} does not match the file name {path.stem!r}"))
+    if not ID_RE.match(data["id"]):
+        problems.append(("id", f"{data['id']!r} is not kebab-case"))
+    if not data["examples"]:
+        problems.append(("examples", "needs at least one example"))
+    if not data["causes"]:
+        problems.append(("causes", "needs at least one cause"))
+    if len(data["causes"]) != len(data["causes_zh"]):
+        problems.append(("causes_zh", "must have as many items as causes"))
+    if not data["tags"]:
+        problems.append(("tags", "needs at least one tag"))
+    for tag in data["tags"]:
+        if not TAG_RE.match(tag):
+            problems.append(("tags", f"{tag!r} is not a lowercase tag"))
+    for ref in data["references"]:
+        if not ref.startswith(("http://", "https://")):
+            problems.append(("references", f"{ref!r} is not a URL"))
+    for i, pattern in enumerate(data["signatures"]):
+        message = regex_problem(pattern)
+        if message:
+            problems.append((f"signatures[{i}]", message))
+    problems += check_snippets(data["snippets"])
+    return problems
+
+
+def check_snippets(snippets: Any) -> list[tuple[str, str]]:
+    if not isinstance(snippets, list) or not snippets:
+        return [("snippets", "must be a non-empty list of snippets")]
+    problems: list[tuple[str, str]] = []
+    for i, snippet in enumerate(snippets):
+        where = f"snippets[{i}]"
+        if not isinstance(snippet, dict):
+            problems.append((where, "must be a mapping"))
+            continue
+        for key, value in snippet.items():
+            expected = SNIPPET_FIELDS.get(key)
+            if expected is None:
+                problems.append((f"{where}.{key}", "unknown field"))
+            elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+                problems.append((f"{where}.{key}", "has the wrong type"))
+        if problems:
+            continue
+        if "fixed" not in snippet:
+            problems.append((f"{where}.fixed", "missing field"))
+        reproducible = snippet.get("reproducible", True)
+        if reproducible and "broken" not in snippet:
+            problems.append((f"{where}.broken", "missing field (or set reproducible: false with a reason)"))
+        if not reproducible and not snippet.get("reason"):
+            problems.append((f"{where}.reason", "required when reproducible is false"))
+        if "raises" in snippet and not EXCEPTION_NAME_RE.match(snippet["raises"]):
+            problems.append((f"{where}.raises", "must be an exception class name"))
+        for device in snippet.get("devices", []):
+            if device not in DEVICES:
+                problems.append((f"{where}.devices", f"{device!r} is not one of {', '.join(DEVICES)}"))
+        for module in snippet.get("requires", []):
+            if not isinstance(module, str) or not EXCEPTION_NAME_RE.match(module.replace(".", "_")):
+                problems.append((f"{where}.requires", f"{module!r} is not a module name"))
+        spec = snippet.get("torch")
+        if spec is not None and not all(VERSION_SPEC_RE.match(part) for part in spec.split(",")):
+            problems.append((f"{where}.torch", f"{spec!r} is not a version range like '>=2.6,<3'"))
+        for part in ("broken", "fixed"):
+            code = snippet.get(part)
+            if code is not None:
+                try:
+                    compile(code, f"{where}.{part}", "exec")
+                except SyntaxError as exc:
+                    problems.append((f"{where}.{part}", f"line {exc.lineno}: {exc.msg}"))
+    return problems
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a signature is unusable, or None: it must compile and must not nest unbounded repeats."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"does not compile: {exc}"
+    if _has_nested_unbounded_repeat(pattern):
+        return "nests an unbounded repeat inside another, which can backtrack for ever"
+    return None
+
+
+def _has_nested_unbounded_repeat(pattern: str) -> bool:
+    try:
+        from re import _constants as constants  # type: ignore[attr-defined]
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as constants  # type: ignore[no-redef]
+        import sre_parse as parser  # type: ignore[no-redef]
+
+    repeats = (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None))
+
+    def walk(items: Any, inside_unbounded: bool) -> bool:
+        for op, arg in items:
+            if op in repeats:
+                low, high, sub = arg
+                unbounded = high == constants.MAXREPEAT
+                if unbounded and inside_unbounded and op != getattr(constants, "POSSESSIVE_REPEAT", None):
+                    return True
+                if walk(sub, inside_unbounded or unbounded):
+                    return True
+            elif op == constants.SUBPATTERN:
+                if walk(arg[-1], inside_unbounded):
+                    return True
+            elif op == constants.BRANCH:
+                if any(walk(branch, inside_unbounded) for branch in arg[1]):
+                    return True
+            elif op in (constants.ASSERT, constants.ASSERT_NOT):
+                if walk(arg[1], inside_unbounded):
+                    return True
+        return False
+
+    return walk(parser.parse(pattern), False)
