@@ -1,0 +1,255 @@
+"""Finding the error that matters in pasted text or a noisy log.
+
+The result is a list of ErrorReports, most telling first: the root of the last failure (a
+DataLoader worker's original error, the first exception of a chain, an error line printed just
+before the traceback), then the exception the run died with, then older failures. Text with no
+error in it comes back as one report of kind "text", to be ranked as a description.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lazarus.model import ErrorReport
+
+MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
+MAX_MESSAGE_LINES = 24
+MAX_MESSAGE_CHARS = 4096
+NEARBY_LINES = 40  # error lines this close before a traceback belong to its failure
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_PREFIX = re.compile(
+    r"^(?:\s*\[(?:rank|default|local_rank|worker)\d+\]:\s?"  # torchrun / DDP rank prefixes
+    r"|E {2,}|E\t"  # pytest's failure lines
+    r"|\d+: (?=\S)(?=Traceback|\s*File|\[|[A-Z]\w*(?:Error|Exception))"  # `0: ` torchrun node prefix
+    r")+"
+)
+_TRACEBACK = re.compile(r"^\s*(Original )?Traceback \(most recent call last\):")
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+_IPYTHON_FRAME = re.compile(r"^(?:Cell (?P<cell>In ?\[\d*\]), line (?P<line>\d+)|(?P<path>[^\s]+\.py):(?P<pyline>\d+))")
+_CHAIN = re.compile(
+    r"^\s*(During handling of the above exception, another exception occurred:"
+    r"|The above exception was the direct cause of the following exception:)"
+)
+_QUALNAME = r"(?:[A-Za-z_]\w*\.){0,6}[A-Za-z_]\w*"
+# After a traceback's frames, any `Name: message` or bare `Name` line ends it.
+_EXC_AFTER_FRAMES = re.compile(rf"^(?P<type>{_QUALNAME})(?::\s?(?P<msg>.*))?$")
+# Anywhere else, only names that look like exceptions count.
+_EXC_NAMED = re.compile(
+    rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Exit|Interrupt|Warning|Failed|Failure|Fault))"
+    r"(?::\s?(?P<msg>.*))?$"
+)
+_IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
+_WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
+_ERROR_LINE = re.compile(
+    r"(?i)^(?:.{0,80}?\b)?(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error"
+    r"|core dumped|out of memory|nan\b|inf\b|failed|failure)"
+)
+_SIGNAL_LINE = re.compile(
+    r"^(?:.{0,200}?\b)?(killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?\s*$|"
+    r"signal \d+ \((SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
+    re.IGNORECASE,
+)
+_DROP_FRAME = re.compile(
+    r"(?:site-packages|dist-packages|[\\/]torch[\\/]|[\\/]lib[\\/]python\d|<frozen |"
+    r"[\\/]Lib[\\/]|^<string>$|^<stdin>$|[\\/]multiprocessing[\\/]|[\\/]runpy\.py$)"
+)
+
+
+@dataclass
+class _Failure:
+    """One chain of tracebacks (exceptions linked by chaining markers) and nearby error lines."""
+
+    start: int
+    reports: list[ErrorReport] = field(default_factory=list)
+
+
+def clean_lines(text: str) -> list[str]:
+    """Split like a terminal shows it: ANSI codes removed, \\r starts a new line, prefixes dropped."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw[:MAX_LINE]
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
+        line = _PREFIX.sub("", line, count=1)
+        lines.append(line.rstrip())
+    return lines
+
+
+def extract(text: str) -> list[ErrorReport]:
+    """The errors in `text`, most telling first; a lone description when there is no error."""
+    lines = clean_lines(text)
+    failures, standalone = _scan(lines)
+    ordered: list[ErrorReport] = []
+    used_lines: set[int] = set()
+    for failure in reversed(failures):
+        nearby = [r for r in standalone if failure.start - NEARBY_LINES <= r.line_number < failure.start]
+        group = nearby + failure.reports
+        # Roots first: a worker's original error, the first exception of a chain, a line before it.
+        group.sort(key=_root_first)
+        for report in group:
+            if report.line_number not in used_lines:
+                used_lines.add(report.line_number)
+                ordered.append(report)
+    later = [r for r in standalone if r.line_number not in used_lines]
+    last_failure_end = max((r.line_number for f in failures for r in f.reports), default=-1)
+    after = [r for r in later if r.line_number > last_failure_end]
+    before = [r for r in later if r.line_number <= last_failure_end]
+    ordered = list(reversed(after[-5:])) + ordered + list(reversed(before[-5:]))
+    if ordered:
+        return ordered
+    stripped = "\n".join(line for line in lines if line.strip()).strip()
+    if not stripped:
+        return []
+    return [ErrorReport(text=stripped[-MAX_MESSAGE_CHARS:], line=_last_line(stripped), line_number=0, kind="text")]
+
+
+def _root_first(report: ErrorReport) -> tuple[int, int]:
+    rank = {"worker-exception": 0, "signal": 1, "error-line": 2, "chained": 3, "exception": 4, "warning": 5}
+    return (rank.get(report.kind, 6), report.line_number)
+
+
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1][:300] if text.strip() else ""
+
+
+def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
+    failures: list[_Failure] = []
+    standalone: list[ErrorReport] = []
+    i = 0
+    chained_to: _Failure | None = None
+    while i < len(lines):
+        line = lines[i]
+        header = _TRACEBACK.match(line)
+        ipython = _IPYTHON_EXC.match(line.strip()) if not header else None
+        if header or ipython:
+            report, i = _read_traceback(lines, i, worker=bool(header and header.group(1)))
+            if report is None:
+                continue
+            if chained_to is not None:
+                chained_to.reports = [_as_kind(r, "chained") for r in chained_to.reports]
+                chained_to.reports.append(report)
+                failure = chained_to
+            else:
+                failure = _Failure(start=report.line_number)
+                failure.reports.append(report)
+                failures.append(failure)
+            for inner in _worker_reports(report):
+                failure.reports.append(inner)
+            chained_to = None
+            continue
+        if _CHAIN.match(line) and failures:
+            chained_to = failures[-1]
+            i += 1
+            continue
+        if line.strip():
+            report = _standalone(lines, i)
+            if report is not None:
+                standalone.append(report)
+                i = max(i + 1, report.line_number + 1)
+                continue
+        i += 1
+    return failures, standalone
+
+
+def _as_kind(report: ErrorReport, kind: str) -> ErrorReport:
+    if report.kind != "exception":
+        return report
+    return ErrorReport(report.text, report.line, report.line_number, kind, report.user_frame)
+
+
+def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorReport | None, int]:
+    """Read frames from a traceback header to its exception line and message."""
+    i = start + 1
+    user_frame: str | None = None
+    first = lines[start].strip()
+    ipython = _IPYTHON_EXC.match(first)
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        frame = _FRAME.match(line)
+        if frame:
+            if not _DROP_FRAME.search(frame.group("path")):
+                func = frame.group("func")
+                user_frame = f"{frame.group('path')}:{frame.group('line')}" + (f" in {func}" if func else "")
+            i += 1
+            continue
+        if ipython:
+            cell = _IPYTHON_FRAME.match(stripped)
+            if cell and not _DROP_FRAME.search(stripped):
+                user_frame = stripped[:200]
+        if not stripped or line[:1] in (" ", "\t") or stripped.startswith(("^", "~", "-->", "---->")):
+            i += 1
+            continue
+        if _TRACEBACK.match(line):
+            return None, i  # a header with no exception line: let the next header take over
+        match = _EXC_AFTER_FRAMES.match(stripped) if not ipython else _EXC_NAMED.match(stripped)
+        if match is None:
+            if ipython:
+                i += 1
+                continue
+            return None, i
+        return _exception_report(lines, i, match, user_frame, "worker-exception" if worker else "exception")
+    return None, i
+
+
+def _exception_report(
+    lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: str
+) -> tuple[ErrorReport, int]:
+    short_type = match.group("type").rsplit(".", 1)[-1]
+    message_lines = [match.group("msg") or ""]
+    i = at + 1
+    while i < len(lines) and len(message_lines) < MAX_MESSAGE_LINES:
+        line = lines[i]
+        if not line.strip() or _TRACEBACK.match(line) or _CHAIN.match(line):
+            break
+        if _FRAME.match(line) or _EXC_NAMED.match(line.strip()) and not line[:1].isspace():
+            break
+        message_lines.append(line.strip())
+        i += 1
+    if i < len(lines) and _TRACEBACK.match(lines[i]) and _TRACEBACK.match(lines[i]).group(1):  # type: ignore[union-attr]
+        # DataLoader workers put the original traceback inside the message: keep reading it.
+        while i < len(lines) and len(message_lines) < MAX_MESSAGE_LINES * 4 and lines[i].strip():
+            message_lines.append(lines[i].strip())
+            i += 1
+    message = "\n".join(message_lines).strip()[:MAX_MESSAGE_CHARS]
+    text = f"{short_type}: {message}" if message else short_type
+    report = ErrorReport(text=text, line=lines[at].strip()[:300], line_number=at, kind=kind, user_frame=user_frame)
+    return report, i
+
+
+def _worker_reports(report: ErrorReport) -> list[ErrorReport]:
+    """A DataLoader worker's original error, read from inside the wrapping exception's message."""
+    if "Original Traceback (most recent call last):" not in report.text:
+        return []
+    inner_lines = report.text.split("Original Traceback (most recent call last):", 1)[1].splitlines()
+    inner_text = ["Original Traceback (most recent call last):"] + [
+        ("  " + line if line.startswith(("File ", "^")) or not _EXC_AFTER_FRAMES.match(line) else line)
+        for line in inner_lines
+        if line.strip()
+    ]
+    inner, _ = _read_traceback(inner_text, 0, worker=True)
+    if inner is None:
+        return []
+    return [ErrorReport(inner.text, inner.line, report.line_number, "worker-exception", inner.user_frame)]
+
+
+def _standalone(lines: list[str], i: int) -> ErrorReport | None:
+    """An error that is not a traceback: `RuntimeError: ...` printed by a logger, `Killed`, ..."""
+    stripped = lines[i].strip()
+    warning = _WARNING_LINE.match(stripped)
+    if warning:
+        text = f"{warning.group('type').rsplit('.', 1)[-1]}: {warning.group('msg')}"
+        return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="warning")
+    named = _EXC_NAMED.match(stripped)
+    if named and not lines[i][:1].isspace():
+        report, _ = _exception_report(lines, i, named, None, "error-line")
+        if named.group("type").endswith("Warning"):
+            return ErrorReport(report.text, report.line, report.line_number, "warning")
+        return report
+    if _SIGNAL_LINE.search(stripped):
+        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal")
+    if _ERROR_LINE.match(stripped):
+        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="error-line")
+    return None

@@ -1,0 +1,162 @@
+"""The compiled KB index, cached on disk and rebuilt when any entry or record file changes.
+
+Building needs PyYAML and the strict checks; loading the cache needs neither, which keeps a
+query's start-up small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from lazarus import __version__
+from lazarus.model import Entry, KBProblem
+from lazarus.normalize import normalize, tokens
+
+FORMAT = 3  # bump when the pickled layout changes
+
+
+@dataclass(frozen=True)
+class Field:
+    entry: int
+    name: str
+    text: str  # normalised
+
+
+@dataclass
+class Index:
+    entries: tuple[Entry, ...]
+    problems: tuple[KBProblem, ...]
+    signatures: tuple[tuple[int, re.Pattern[str]], ...]
+    fields: tuple[Field, ...]
+    vocab: tuple[frozenset[str], ...]  # per entry
+    idf: dict[str, float]
+    unknown_idf: float
+    records: dict[str, list]  # entry id -> verification records
+    dirs: tuple[str, ...]
+
+    def by_id(self, entry_id: str) -> Entry | None:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        return None
+
+
+FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")
+
+
+def build_index(dirs: list[Path], builtin: Path) -> Index:
+    from lazarus.kb import load_kb
+
+    try:
+        from lazarus.records import load_records
+    except ImportError:  # pragma: no cover - records arrive with the validator
+
+        def load_records(_dirs: list[Path]) -> dict[str, list]:  # type: ignore[misc]
+            return {}
+
+    result = load_kb(dirs, builtin)
+    entries = result.entries
+    signatures = tuple(
+        (i, re.compile(pattern)) for i, entry in enumerate(entries) for pattern in entry.signatures
+    )
+    fields: list[Field] = []
+    vocab: list[frozenset[str]] = []
+    for i, entry in enumerate(entries):
+        texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
+        for n, example in enumerate(entry.examples):
+            texts[f"example{n}"] = example
+        texts["tags"] = " ".join(entry.tags)
+        normalised = {name: normalize(text) for name, text in texts.items()}
+        fields += [Field(i, name, text) for name, text in normalised.items()]
+        words: set[str] = set()
+        for text in normalised.values():
+            words.update(tokens(text))
+        for text in (*entry.causes, *entry.causes_zh, entry.fix, entry.fix_zh):
+            words.update(tokens(normalize(text)))
+        vocab.append(frozenset(words))
+    document_frequency: Counter[str] = Counter()
+    for words in vocab:
+        document_frequency.update(words)
+    n = max(len(entries), 1)
+    idf = {word: math.log(1 + n / count) for word, count in document_frequency.items()}
+    records = load_records([*dirs, builtin])
+    return Index(
+        entries=entries,
+        problems=result.problems,
+        signatures=signatures,
+        fields=tuple(fields),
+        vocab=tuple(vocab),
+        idf=idf,
+        unknown_idf=math.log(1 + n / 0.5),
+        records=records,
+        dirs=tuple(str(d) for d in [*dirs, builtin]),
+    )
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("LAZARUS_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "lazarus" if base else Path.home() / ".cache" / "lazarus"
+
+
+def fingerprint(dirs: list[Path]) -> str:
+    """Changes whenever a file is added, removed, edited or touched in any KB folder."""
+    digest = hashlib.sha1(f"{__version__}:{FORMAT}".encode())
+    for directory in dirs:
+        digest.update(f"\0dir:{directory.resolve() if directory.exists() else directory}".encode())
+        stack = [str(directory)]
+        found: list[str] = []
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as scan:
+                    for item in scan:
+                        if item.is_dir(follow_symlinks=False):
+                            stack.append(item.path)
+                        elif item.name.endswith((".yaml", ".json")):
+                            stat = item.stat()
+                            found.append(f"{item.path}:{stat.st_mtime_ns}:{stat.st_size}")
+            except OSError:
+                continue
+        for line in sorted(found):
+            digest.update(line.encode())
+    return digest.hexdigest()[:20]
+
+
+def load_index(dirs: list[Path], builtin: Path, use_cache: bool = True) -> Index:
+    """The index for these folders, from the cache when nothing changed since it was built."""
+    if not use_cache:
+        return build_index(dirs, builtin)
+    path = cache_dir() / f"index-{fingerprint([*dirs, builtin])}.pickle"
+    try:
+        with open(path, "rb") as handle:
+            index = pickle.load(handle)
+        if isinstance(index, Index):
+            return index
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        pass
+    index = build_index(dirs, builtin)
+    _write_cache(path, index)
+    return index
+
+
+def _write_cache(path: Path, index: Index) -> None:
+    # The cache is an optimisation: an unwritable cache folder must never break a query.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Keep a few: several KB folder sets (--kb, LAZARUS_KB) may be in use side by side.
+        old = sorted(path.parent.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for stale in old[:-7]:
+            stale.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass

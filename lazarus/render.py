@@ -1,0 +1,151 @@
+"""Turning matches and entries into text for people (plain or rich) and JSON for programs.
+
+Every function here is pure: data in, a string or a rich renderable out. Nothing prints.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lazarus.model import Entry, Match
+
+LABELS = {
+    "en": {
+        "causes": "Likely causes",
+        "fix": "Fix",
+        "matched": "Your error",
+        "frame": "In your code",
+        "snippet": "Fixed code",
+        "score": "score",
+        "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
+        "symptom": "Symptom",
+        "tags": "Tags",
+        "refs": "References",
+    },
+    "zh": {
+        "causes": "可能原因",
+        "fix": "解决办法",
+        "matched": "你的报错",
+        "frame": "出错位置",
+        "snippet": "修复后的代码",
+        "score": "匹配度",
+        "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
+        "symptom": "现象",
+        "tags": "标签",
+        "refs": "参考",
+    },
+}
+
+
+def localized(entry: Entry, lang: str) -> dict[str, Any]:
+    if lang == "zh":
+        return {"title": entry.title_zh, "symptom": entry.symptom_zh, "causes": list(entry.causes_zh), "fix": entry.fix_zh}
+    return {"title": entry.title, "symptom": entry.symptom, "causes": list(entry.causes), "fix": entry.fix}
+
+
+def fixed_code(entry: Entry) -> str:
+    return entry.snippets[0].fixed.rstrip() if entry.snippets else ""
+
+
+def entry_json(entry: Entry, lang: str, status: str) -> dict[str, Any]:
+    text = localized(entry, lang)
+    return {
+        "id": entry.id,
+        "title": text["title"],
+        "symptom": text["symptom"],
+        "causes": text["causes"],
+        "fix": text["fix"],
+        "tags": list(entry.tags),
+        "signatures": list(entry.signatures),
+        "examples": list(entry.examples),
+        "snippet": fixed_code(entry),
+        "references": list(entry.references),
+        "verified": status,
+        "path": entry.path,
+        "builtin": entry.builtin,
+    }
+
+
+def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
+    data = entry_json(match.entry, lang, status)
+    report = match.report
+    data.update(
+        score=match.score,
+        via=match.via,
+        matched_signature=match.signature,
+        matched_line=report.line if report else None,
+        error=report.text if report and report.kind != "text" else None,
+        user_frame=report.user_frame if report else None,
+    )
+    order = ["id", "title", "score", "via", "tags", "signatures", "symptom", "matched_line"]
+    return {key: data[key] for key in order} | {k: v for k, v in data.items() if k not in order}
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
+    labels = LABELS[lang]
+    text = localized(match.entry, lang)
+    lines = [f"[{rank}] {text['title']}  ({match.entry.id}, {labels['score']} {match.score})"]
+    if match.report is not None and match.report.kind != "text":
+        lines.append(f"    {labels['matched']}: {match.report.line}")
+        if match.report.user_frame:
+            lines.append(f"    {labels['frame']}: {match.report.user_frame}")
+    lines.append(f"    {labels['causes']}:")
+    lines += [f"      - {cause}" for cause in text["causes"]]
+    lines.append(f"    {labels['fix']}: {text['fix']}")
+    code = fixed_code(match.entry)
+    if code:
+        lines.append(f"    {labels['snippet']}:")
+        lines += [f"      {line}" if line else "" for line in code.splitlines()]
+    lines.append(f"    {status}")
+    return "\n".join(lines)
+
+
+def plain_entry(entry: Entry, lang: str, status: str) -> str:
+    labels = LABELS[lang]
+    text = localized(entry, lang)
+    lines = [f"{text['title']}  ({entry.id})", f"  {labels['symptom']}: {text['symptom']}", f"  {labels['causes']}:"]
+    lines += [f"    - {cause}" for cause in text["causes"]]
+    lines.append(f"  {labels['fix']}: {text['fix']}")
+    code = fixed_code(entry)
+    if code:
+        lines.append(f"  {labels['snippet']}:")
+        lines += [f"    {line}" if line else "" for line in code.splitlines()]
+    lines.append(f"  {labels['tags']}: {', '.join(entry.tags)}")
+    if entry.references:
+        lines.append(f"  {labels['refs']}: " + " ".join(entry.references))
+    lines.append(f"  {status}")
+    return "\n".join(lines)
+
+
+def entry_line(entry: Entry, lang: str) -> str:
+    return f"{entry.id:40} {localized(entry, lang)['title']}"
+
+
+def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    labels = LABELS[lang]
+    text = localized(match.entry, lang)
+    parts: list[Any] = [Text(text["title"], style="bold")]
+    if match.report is not None and match.report.kind != "text":
+        parts.append(Text.assemble((f"{labels['matched']}: ", "dim"), (match.report.line, "red")))
+        if match.report.user_frame:
+            parts.append(Text.assemble((f"{labels['frame']}: ", "dim"), (match.report.user_frame, "cyan")))
+    parts.append(Text(f"\n{labels['causes']}:", style="bold yellow"))
+    parts += [Text(f"  • {cause}") for cause in text["causes"]]
+    parts.append(Text.assemble((f"\n{labels['fix']}: ", "bold green"), text["fix"]))
+    code = fixed_code(match.entry)
+    if code:
+        parts.append(Text(""))
+        parts.append(Syntax(code, "python", theme="ansi_dark", background_color="default"))
+    parts.append(Text(f"\n{status}", style="dim"))
+    title = f"[{rank}] {match.entry.id} · {labels['score']} {match.score}"
+    return Panel(Group(*parts), title=title, title_align="left", border_style="blue")
