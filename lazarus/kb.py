@@ -165,8 +165,12 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
             continue
         if not isinstance(value, list):
             problems.append((key, "must be a list"))
-        elif not all(isinstance(v, str) and v.strip() for v in value):
-            problems.append((key, "every item must be a non-empty string"))
+        else:
+            for item in value:
+                if isinstance(item, (int, float)) and not isinstance(item, bool):
+                    problems.append((key, f"{item!r} was read as a number: quote it, '{item}'"))
+                elif not isinstance(item, str) or not item.strip():
+                    problems.append((key, f"{item!r}: every item must be a non-empty string"))
     if problems:
         return problems
 

@@ -54,7 +54,7 @@ def fuzzy_scores(index: Index, text: str) -> dict[int, float]:
     from rapidfuzz import fuzz, process
 
     query = normalize(text[-MAX_FUZZY_CHARS:])
-    words = {w for w in tokens(query) if not w.isdigit()}
+    words = set(tokens(query))
     if not words:
         return {}
     weights = {w: index.idf.get(w, index.unknown_idf) for w in words}

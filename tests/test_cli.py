@@ -1,0 +1,225 @@
+"""The real CLI, run as a subprocess: every command, its JSON, exit codes and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+BN_ERROR = "ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 256])"
+BN_TRACEBACK = f"""Epoch 3:  98%|█████████▊| 49/50 [00:03<00:00, 14.2it/s]
+Traceback (most recent call last):
+  File "/home/me/project/train.py", line 41, in <module>
+    out = model(x)
+  File "/home/me/.venv/lib/python3.11/site-packages/torch/nn/modules/module.py", line 1511, in _wrapped_call_impl
+    return self._call_impl(*args, **kwargs)
+  File "/home/me/.venv/lib/python3.11/site-packages/torch/nn/functional.py", line 2478, in batch_norm
+    _verify_batch_size(input.size())
+{BN_ERROR}
+"""
+
+
+def test_query_answers_with_the_remedy(run_cli):
+    result = run_cli("Expected more than 1 value per channel when training")
+    assert result.returncode == 0, result.stderr
+    assert "batchnorm-batch-of-one" in result.stdout
+    assert "drop_last=True" in result.stdout
+    assert "\x1b[" not in result.stdout  # NO_COLOR and a pipe: plain text
+
+
+def test_query_json_is_documented_shape(run_cli):
+    result = run_cli("--json", BN_ERROR)
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["query"] == BN_ERROR
+    first = data["matches"][0]
+    for key in ("id", "title", "score", "tags", "signatures", "symptom", "matched_line", "via", "verified"):
+        assert key in first
+    assert first["id"] == "batchnorm-batch-of-one" and first["via"] == "signature"
+    assert 0 <= first["score"] <= 100
+    assert first["matched_line"] == BN_ERROR
+
+
+def test_search_subcommand_equals_default(run_cli):
+    a = json.loads(run_cli("--json", BN_ERROR).stdout)
+    b = json.loads(run_cli("search", "--json", BN_ERROR).stdout)
+    assert [m["id"] for m in a["matches"]] == [m["id"] for m in b["matches"]]
+
+
+def test_no_confident_match_exits_1_with_empty_json(run_cli):
+    result = run_cli("--json", "how do I center a div in css")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["matches"] == []
+    human = run_cli("how do I center a div in css")
+    assert human.returncode == 1 and "No confident match" in human.stderr
+
+
+def test_diagnose_reads_stdin_and_shows_the_user_frame(run_cli):
+    result = run_cli("diagnose", input=BN_TRACEBACK)
+    assert result.returncode == 0, result.stderr
+    assert "batchnorm-batch-of-one" in result.stdout
+    assert "/home/me/project/train.py:41" in result.stdout
+    data = json.loads(run_cli("diagnose", "-", "--json", input=BN_TRACEBACK).stdout)
+    assert data["error"]["user_frame"] == "/home/me/project/train.py:41 in <module>"
+    assert data["matches"][0]["matched_line"] == BN_ERROR
+
+
+def test_diagnose_reads_a_file(run_cli, tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(BN_TRACEBACK, encoding="utf-8")
+    result = run_cli("diagnose", str(log), "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["matches"][0]["id"] == "batchnorm-batch-of-one"
+
+
+def test_piped_input_without_command_is_diagnosed(run_cli):
+    result = run_cli(input=BN_TRACEBACK)
+    assert result.returncode == 0 and "batchnorm-batch-of-one" in result.stdout
+
+
+def test_show_and_unknown_id(run_cli):
+    result = run_cli("show", "batchnorm-batch-of-one")
+    assert result.returncode == 0 and "drop_last" in result.stdout
+    data = json.loads(run_cli("show", "batchnorm-batch-of-one", "--json").stdout)
+    assert data["entries"][0]["id"] == "batchnorm-batch-of-one"
+    missing = run_cli("show", "batchnorm-batch-of-two")
+    assert missing.returncode == 1
+    assert "no entry with id 'batchnorm-batch-of-two'" in missing.stderr and "batchnorm-batch-of-one" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_tags_tag_and_list(run_cli):
+    tags = json.loads(run_cli("tags", "--json").stdout)["tags"]
+    counts = {t["tag"]: t["count"] for t in tags}
+    assert counts["batchnorm"] >= 1
+    tagged = json.loads(run_cli("tag", "batchnorm", "--json").stdout)["entries"]
+    assert "batchnorm-batch-of-one" in [e["id"] for e in tagged]
+    assert len(tagged) == counts["batchnorm"]
+    assert run_cli("tag", "no-such-tag").returncode == 1
+    listed = run_cli("list")
+    assert listed.returncode == 0 and "batchnorm-batch-of-one" in listed.stdout
+    everything = json.loads(run_cli("list", "--json").stdout)["entries"]
+    assert len(everything) == len(listed.stdout.strip().splitlines())
+
+
+def test_chinese_output(run_cli):
+    result = run_cli("--lang", "zh", BN_ERROR)
+    assert result.returncode == 0 and "可能原因" in result.stdout
+    by_locale = run_cli(BN_ERROR, env={"LANG": "zh_CN.UTF-8"})
+    assert "可能原因" in by_locale.stdout
+    assert run_cli("--lang", "fr", BN_ERROR).returncode == 2
+
+
+def test_limit(run_cli):
+    data = json.loads(run_cli("-n", "1", "--json", "loss is nan").stdout)
+    assert len(data["matches"]) <= 1
+    assert run_cli("-n", "0", "loss").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [
+        (("diagnose", "-"), "", "is empty"),
+        (("diagnose", "-"), "   \n\n  ", "white space"),
+        (("diagnose", "/no/such/file.log"), None, "no such file"),
+        (("",), None, "query is empty"),
+        (("--kb", "/no/such/dir", "loss"), None, "no such folder"),
+        (("show",), None, "Missing argument"),
+        (("frobnicate", "--bogus"), None, "No such option"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(run_cli, args, stdin, words):
+    result = run_cli(*args, input=stdin)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert words in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr
+
+
+def test_binary_input_is_refused(run_cli, tmp_path):
+    blob = tmp_path / "model.pt"
+    blob.write_bytes(b"PK\x03\x04\x00\x00" + os.urandom(4096))
+    result = run_cli("diagnose", str(blob))
+    assert result.returncode == 2 and "binary" in result.stderr
+
+
+def test_invalid_utf8_is_read_with_a_warning(run_cli):
+    data = (BN_TRACEBACK.replace("Epoch 3", "Epoch \xff3")).encode("latin-1", "replace")
+    data = b"caf\xe9 \xff\xfe log line\n" + BN_TRACEBACK.encode("utf-8")
+    result = run_cli("diagnose", input=data)
+    assert result.returncode == 0
+    assert b"not valid UTF-8 at line 1" in result.stderr
+    assert b"batchnorm-batch-of-one" in result.stdout
+
+
+def test_huge_log_with_error_at_the_end(run_cli, tmp_path):
+    log = tmp_path / "big.log"
+    line = "step 1234 | loss 0.4321 | lr 3e-4 | 12.3 it/s\n"
+    with open(log, "w", encoding="utf-8") as handle:
+        handle.write(line * 600_000)  # about 28 MB
+        handle.write(BN_TRACEBACK)
+    data = json.loads(run_cli("diagnose", str(log), "--json").stdout)
+    assert data["matches"][0]["id"] == "batchnorm-batch-of-one"
+
+
+def test_ten_megabyte_single_line(run_cli, tmp_path):
+    log = tmp_path / "one-line.log"
+    log.write_text("x" * (10 << 20) + "\n" + BN_ERROR + "\n", encoding="utf-8")
+    result = run_cli("diagnose", str(log), "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["matches"][0]["id"] == "batchnorm-batch-of-one"
+    no_error = tmp_path / "no-error.log"
+    no_error.write_text("y" * (10 << 20), encoding="utf-8")
+    assert run_cli("diagnose", str(no_error)).returncode == 1
+
+
+def test_kb_check_reports_every_problem(run_cli, tmp_path):
+    good = run_cli("kb", "check")
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = tmp_path / "mine" / "bad-entry.yaml"
+    bad.parent.mkdir()
+    bad.write_text("id: other\ntitle: x\n", encoding="utf-8")
+    result = run_cli("kb", "check", "--kb", str(bad.parent))
+    assert result.returncode == 1
+    assert f"{bad}: id: 'other' does not match" in result.stdout or f"{bad}: " in result.stdout
+    data = json.loads(run_cli("kb", "check", "--kb", str(bad.parent), "--json").stdout)
+    assert data["problems"] and all(p["path"] == str(bad) for p in data["problems"])
+    # A query still answers from the valid entries, with a warning about the broken one.
+    answer = run_cli("--kb", str(bad.parent), BN_ERROR)
+    assert answer.returncode == 0 and "kb check" in answer.stderr
+
+
+def test_user_kb_from_env_overrides_builtin(run_cli, tmp_path):
+    import yaml
+
+    from tests.conftest import KB
+
+    data = yaml.safe_load((KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8"))
+    data["title"] = "Our team's note on single-sample batches"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (second / "batchnorm-batch-of-one.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run_cli("--json", BN_ERROR, env={"LAZARUS_KB": f"{first}{os.pathsep}{second}"})
+    assert json.loads(result.stdout)["matches"][0]["title"] == "Our team's note on single-sample batches"
+
+
+def test_installed_kb_is_found_from_another_directory(run_cli, tmp_path):
+    result = run_cli(BN_ERROR, cwd=str(tmp_path))
+    assert result.returncode == 0 and "batchnorm-batch-of-one" in result.stdout
+
+
+def test_cache_is_rebuilt_when_an_entry_changes(run_cli, tmp_path):
+    import yaml
+
+    from tests.conftest import KB
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    path = mine / "batchnorm-batch-of-one.yaml"
+    data = yaml.safe_load((KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump(data | {"title": "first title"}), encoding="utf-8")
+    first = json.loads(run_cli("--kb", str(mine), "--json", BN_ERROR).stdout)["matches"][0]["title"]
+    path.write_text(yaml.safe_dump(data | {"title": "second, longer title"}), encoding="utf-8")
+    second = json.loads(run_cli("--kb", str(mine), "--json", BN_ERROR).stdout)["matches"][0]["title"]
+    assert (first, second) == ("first title", "second, longer title")

@@ -1,0 +1,122 @@
+"""The loader checks every KB file strictly and names the file and field at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lazarus.kb import load_kb, regex_problem
+from tests.conftest import KB
+
+GOOD = (KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8")
+
+
+def write_entry(folder: Path, stem: str, changes: dict | None = None, drop: tuple[str, ...] = ()) -> Path:
+    data = yaml.safe_load(GOOD)
+    data["id"] = stem
+    data.update(changes or {})
+    for key in drop:
+        data.pop(key)
+    path = folder / "area" / f"{stem}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def problems_for(folder: Path) -> list[str]:
+    return [str(p) for p in load_kb([folder]).problems]
+
+
+def test_builtin_kb_is_clean():
+    result = load_kb([], KB)
+    assert result.problems == ()
+    assert len(result.entries) >= 30
+    for entry in result.entries:
+        assert Path(entry.path).stem == entry.id
+
+
+def test_a_valid_user_entry_loads(tmp_path):
+    write_entry(tmp_path, "my-entry")
+    result = load_kb([tmp_path])
+    assert [e.id for e in result.entries] == ["my-entry"]
+    assert result.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "drop", "field", "words"),
+    [
+        ({"cause": ["x"]}, (), "cause", "unknown field"),
+        ({}, ("fix",), "fix", "missing field"),
+        ({"title": ["not", "a", "string"]}, (), "title", "non-empty string"),
+        ({"signatures": ["(unclosed"]}, (), "signatures[0]", "does not compile"),
+        ({"signatures": ["(a+)+b"]}, (), "signatures[0]", "backtrack"),
+        ({"tags": [8502]}, (), "tags", "quote it"),
+        ({"tags": ["NaN"]}, (), "tags", "lowercase"),
+        ({"causes_zh": []}, (), "causes_zh", "as many items"),
+        ({"snippets": [{"broken": "x = 1"}]}, (), "snippets[0].fixed", "missing"),
+        ({"snippets": [{"fixed": "x = (", "broken": "x"}]}, (), "snippets[0].fixed", "line 1"),
+        ({"snippets": [{"fixed": "x", "reproducible": False}]}, (), "snippets[0].reason", "required"),
+        ({"snippets": [{"fixed": "x", "broken": "y", "devices": ["tpu"]}]}, (), "snippets[0].devices", "tpu"),
+        ({"snippets": [{"fixed": "x", "broken": "y", "torch": "newest"}]}, (), "snippets[0].torch", "version"),
+        ({"references": ["pytorch docs"]}, (), "references", "not a URL"),
+    ],
+)
+def test_each_problem_names_file_and_field(tmp_path, changes, drop, field, words):
+    path = write_entry(tmp_path, "bad-entry", changes, drop)
+    found = problems_for(tmp_path)
+    assert any(p.startswith(f"{path}: {field}:") and words in p for p in found), found
+
+
+def test_id_must_match_file_name(tmp_path):
+    path = write_entry(tmp_path, "right-name", {"id": "wrong-name"})
+    assert f"{path}: id: 'wrong-name' does not match the file name 'right-name'" in problems_for(tmp_path)
+
+
+def test_duplicate_id_in_one_folder(tmp_path):
+    write_entry(tmp_path, "twice")
+    other = tmp_path / "other" / "twice.yaml"
+    other.parent.mkdir()
+    other.write_text((tmp_path / "area" / "twice.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    found = problems_for(tmp_path)
+    assert any("duplicate id 'twice'" in p for p in found), found
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: broken\ntitle: [unclosed\n", encoding="utf-8")
+    found = problems_for(tmp_path)
+    assert len(found) == 1 and found[0].startswith(f"{path}: line ") and "invalid YAML" in found[0]
+
+
+def test_bad_files_do_not_hide_good_ones(tmp_path):
+    write_entry(tmp_path, "good-one")
+    write_entry(tmp_path, "bad-one", drop=("symptom",))
+    result = load_kb([tmp_path])
+    assert [e.id for e in result.entries] == ["good-one"]
+    assert len(result.problems) == 1
+
+
+def test_user_entry_overrides_builtin_with_same_id(tmp_path):
+    write_entry(tmp_path, "batchnorm-batch-of-one", {"title": "My own words"})
+    result = load_kb([tmp_path], KB)
+    entry = next(e for e in result.entries if e.id == "batchnorm-batch-of-one")
+    assert entry.title == "My own words" and not entry.builtin
+
+
+def test_safe_loader_refuses_python_objects(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("id: !!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8")
+    found = problems_for(tmp_path)
+    assert len(found) == 1 and "invalid YAML" in found[0]
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+", "(.*)*", "(?:x|y+)*z", "((ab)*c)+"])
+def test_nested_unbounded_repeats_are_refused(pattern):
+    assert "backtrack" in (regex_problem(pattern) or "")
+
+
+@pytest.mark.parametrize("pattern", [r"Expected \d+ got \d+", r"(?:ab|cd){1,3}x", r"a.*b.*c", r"(a+){2}"])
+def test_ordinary_patterns_are_accepted(pattern):
+    assert regex_problem(pattern) is None

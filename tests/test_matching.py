@@ -1,0 +1,58 @@
+"""Ranking on the real KB: every entry's own examples rank it first; signatures beat fuzzy hits."""
+
+from __future__ import annotations
+
+import pytest
+
+from lazarus.doctor import diagnose
+from lazarus.kb import load_kb
+from lazarus.match import CONFIDENT, SIGNATURE_FLOOR
+from tests.conftest import KB
+
+ENTRIES = load_kb([], KB).entries
+EXAMPLES = [(entry.id, example) for entry in ENTRIES for example in entry.examples]
+
+
+@pytest.mark.parametrize(("entry_id", "example"), EXAMPLES, ids=[f"{i}:{e[:40]}" for i, e in EXAMPLES])
+def test_each_example_ranks_its_entry_first(index, entry_id, example):
+    matches = diagnose(index, example, limit=3).matches
+    assert matches, f"no confident match for {example!r}"
+    assert matches[0].entry.id == entry_id, [(m.entry.id, m.score, m.via) for m in matches]
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.signatures], ids=lambda e: e.id)
+def test_signature_examples_hit_a_signature(index, entry):
+    """An entry with signatures has at least one example that its signatures really match."""
+    hits = [m for ex in entry.examples for m in diagnose(index, ex).matches[:1] if m.entry.id == entry.id]
+    assert any(m.via == "signature" for m in hits)
+
+
+def test_signature_hit_outranks_every_fuzzy_hit(index):
+    text = "ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 64])"
+    matches = diagnose(index, text, limit=10).matches
+    assert matches[0].via == "signature" and matches[0].score >= SIGNATURE_FLOOR
+    assert all(m.score < SIGNATURE_FLOOR for m in matches if m.via == "fuzzy")
+
+
+def test_numbers_shapes_and_paths_do_not_change_the_answer(index):
+    base = "RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)"
+    variants = [
+        base,
+        "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x3 and 7x2)",
+        "  File \"/home/alice/proj/train.py\", line 12, in <module>\n" + base.replace("64x784", "128x2048"),
+    ]
+    firsts = {diagnose(index, v).matches[0].entry.id for v in variants}
+    assert len(firsts) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello world",
+        "the quick brown fox jumps over the lazy dog",
+        "how do I center a div in css",
+    ],
+)
+def test_unrelated_text_gets_no_confident_match(index, text):
+    matches = diagnose(index, text).matches
+    assert not matches or matches[0].score < CONFIDENT
