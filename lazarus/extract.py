@@ -25,9 +25,14 @@ _PREFIX = re.compile(
     r"|\d+: (?=\S)(?=Traceback|\s*File|\[|[A-Z]\w*(?:Error|Exception))"  # `0: ` torchrun node prefix
     r")+"
 )
-_TRACEBACK = re.compile(r"^\s*(Original )?Traceback \(most recent call last\):")
+_PREFIX_STARTS = frozenset("[E0123456789")
+# Searched, not anchored: progress bars often leave the header glued to the end of their line.
+_TRACEBACK = re.compile(r"(?:^|\W)(Original )?Traceback \(most recent call last\)")
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
-_IPYTHON_FRAME = re.compile(r"^(?:Cell (?P<cell>In ?\[\d*\]), line (?P<line>\d+)|(?P<path>[^\s]+\.py):(?P<pyline>\d+))")
+_IPYTHON_FRAME = re.compile(
+    r"^(?:Cell (?P<cell>In ?\[\d*\]), line (?P<line>\d+)|(?P<path>[^\s]+\.py):(?P<pyline>\d+)"
+    r"|(?P<old>\S+) in [\w<>.]+\()"
+)
 _CHAIN = re.compile(
     r"^\s*(During handling of the above exception, another exception occurred:"
     r"|The above exception was the direct cause of the following exception:)"
@@ -40,17 +45,35 @@ _EXC_NAMED = re.compile(
     rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Exit|Interrupt|Warning|Failed|Failure|Fault))"
     r"(?::\s?(?P<msg>.*))?$"
 )
+_MARKDOWN_LINK = re.compile(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
+_EXC_INSIDE = re.compile(
+    rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)"
+)
 _IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
 _WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
 _ERROR_LINE = re.compile(
-    r"(?i)^(?:.{0,80}?\b)?(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error"
-    r"|core dumped|out of memory|nan\b|inf\b|failed|failure)"
-)
-_SIGNAL_LINE = re.compile(
-    r"^(?:.{0,200}?\b)?(killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?\s*$|"
-    r"signal \d+ \((SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
+    r"\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
+    r"|out of memory|nan|inf|failed|failure)\b",
     re.IGNORECASE,
 )
+_SIGNAL_LINE = re.compile(
+    r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?\s*$"
+    r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
+    re.IGNORECASE,
+)
+# A cheap test that skips the ordinary lines of a log before any costly pattern runs
+# (substring tests: Python's re is slow at case-insensitive alternations).
+_HINTS = (
+    "error", "exception", "warning", "fatal", "critical", "panic", "kill", "abort", "segmentation",
+    "core dump", "signal", "out of memory", "nan", "inf", "fail", "exitcode",
+)
+
+
+def _has_hint(line: str) -> bool:
+    low = line.lower()
+    return any(hint in low for hint in _HINTS)
+
+
 _DROP_FRAME = re.compile(
     r"(?:site-packages|dist-packages|[\\/]torch[\\/]|[\\/]lib[\\/]python\d|<frozen |"
     r"[\\/]Lib[\\/]|^<string>$|^<stdin>$|[\\/]multiprocessing[\\/]|[\\/]runpy\.py$)"
@@ -72,7 +95,8 @@ def clean_lines(text: str) -> list[str]:
         line = raw[:MAX_LINE]
         if "\x1b" in line:
             line = _ANSI.sub("", line)
-        line = _PREFIX.sub("", line, count=1)
+        if line.lstrip()[:1] in _PREFIX_STARTS:
+            line = _PREFIX.sub("", line, count=1)
         lines.append(line.rstrip())
     return lines
 
@@ -96,7 +120,10 @@ def extract(text: str) -> list[ErrorReport]:
     last_failure_end = max((r.line_number for f in failures for r in f.reports), default=-1)
     after = [r for r in later if r.line_number > last_failure_end]
     before = [r for r in later if r.line_number <= last_failure_end]
-    ordered = list(reversed(after[-5:])) + ordered + list(reversed(before[-5:]))
+    # What killed the process (a signal) outranks the traceback; other lines after it are summaries.
+    signals = [r for r in after if r.kind == "signal"]
+    after = [r for r in after if r.kind != "signal"]
+    ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
     if ordered:
         return ordered
     stripped = "\n".join(line for line in lines if line.strip()).strip()
@@ -121,10 +148,14 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
     chained_to: _Failure | None = None
     while i < len(lines):
         line = lines[i]
-        header = _TRACEBACK.match(line)
-        ipython = _IPYTHON_EXC.match(line.strip()) if not header else None
-        if header or ipython:
-            report, i = _read_traceback(lines, i, worker=bool(header and header.group(1)))
+        has_header = "Traceback" in line
+        header = _TRACEBACK.match(line) if has_header else None
+        ipython = _IPYTHON_EXC.match(line.strip()) if has_header and not header else None
+        frames_first = not header and not ipython and 'File "' in line and _FRAME.match(line) is not None
+        if header or ipython or frames_first:
+            report, i = _read_traceback(
+                lines, i if not frames_first else i - 1, worker=bool(header and header.group(1))
+            )
             if report is None:
                 continue
             if chained_to is not None:
@@ -139,15 +170,19 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
                 failure.reports.append(inner)
             chained_to = None
             continue
-        if _CHAIN.match(line) and failures:
+        if "exception" in line and _CHAIN.match(line) and failures:
             chained_to = failures[-1]
             i += 1
             continue
-        if line.strip():
-            report = _standalone(lines, i)
+        if _has_hint(line):
+            report, after = _standalone(lines, i)
             if report is not None:
-                standalone.append(report)
-                i = max(i + 1, report.line_number + 1)
+                inner = _worker_reports(report)
+                if inner:  # a worker's error printed without the main process's traceback
+                    failures.append(_Failure(start=report.line_number, reports=[report, *inner]))
+                else:
+                    standalone.append(report)
+                i = max(i + 1, after)
                 continue
         i += 1
     return failures, standalone
@@ -163,7 +198,7 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
     """Read frames from a traceback header to its exception line and message."""
     i = start + 1
     user_frame: str | None = None
-    first = lines[start].strip()
+    first = lines[start].strip() if start >= 0 else ""
     ipython = _IPYTHON_EXC.match(first)
     while i < len(lines):
         line = lines[i]
@@ -176,9 +211,10 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
             i += 1
             continue
         if ipython:
-            cell = _IPYTHON_FRAME.match(stripped)
-            if cell and not _DROP_FRAME.search(stripped):
-                user_frame = stripped[:200]
+            unlinked = _MARKDOWN_LINK.sub(r"\1", stripped)  # Colab renders frames as links
+            cell = _IPYTHON_FRAME.match(unlinked)
+            if cell and not _DROP_FRAME.search(unlinked):
+                user_frame = unlinked[:200]
         if not stripped or line[:1] in (" ", "\t") or stripped.startswith(("^", "~", "-->", "---->")):
             i += 1
             continue
@@ -235,21 +271,27 @@ def _worker_reports(report: ErrorReport) -> list[ErrorReport]:
     return [ErrorReport(inner.text, inner.line, report.line_number, "worker-exception", inner.user_frame)]
 
 
-def _standalone(lines: list[str], i: int) -> ErrorReport | None:
-    """An error that is not a traceback: `RuntimeError: ...` printed by a logger, `Killed`, ..."""
+def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
+    """An error that is not a traceback (`RuntimeError: ...` printed by a logger, `Killed`, ...)
+    and the index of the first line after it."""
     stripped = lines[i].strip()
-    warning = _WARNING_LINE.match(stripped)
+    warning = _WARNING_LINE.match(stripped) if "Warning: " in stripped else None
     if warning:
         text = f"{warning.group('type').rsplit('.', 1)[-1]}: {warning.group('msg')}"
-        return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="warning")
+        return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="warning"), i + 1
     named = _EXC_NAMED.match(stripped)
+    if named is None and ": " in stripped:
+        inside = _EXC_INSIDE.search(stripped)
+        if inside is not None:
+            named = _EXC_NAMED.match(stripped[inside.start("type") :])
     if named and not lines[i][:1].isspace():
-        report, _ = _exception_report(lines, i, named, None, "error-line")
+        report, after = _exception_report(lines, i, named, None, "error-line")
         if named.group("type").endswith("Warning"):
-            return ErrorReport(report.text, report.line, report.line_number, "warning")
-        return report
+            return ErrorReport(report.text, report.line, report.line_number, "warning"), after
+        return report, after
     if _SIGNAL_LINE.search(stripped):
-        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal")
-    if _ERROR_LINE.match(stripped):
-        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="error-line")
-    return None
+        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal"), i + 1
+    if _ERROR_LINE.search(stripped[:300]):
+        report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="error-line")
+        return report, i + 1
+    return None, i + 1

@@ -281,9 +281,8 @@ def _has_nested_unbounded_repeat(pattern: str) -> bool:
             elif op == constants.BRANCH:
                 if any(walk(branch, inside_unbounded) for branch in arg[1]):
                     return True
-            elif op in (constants.ASSERT, constants.ASSERT_NOT):
-                if walk(arg[1], inside_unbounded):
-                    return True
+            elif op in (constants.ASSERT, constants.ASSERT_NOT) and walk(arg[1], inside_unbounded):
+                return True
         return False
 
     return walk(parser.parse(pattern), False)

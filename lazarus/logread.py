@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 CHUNK = 8 << 20
-TAIL_BYTES = 2 << 20
+TAIL_BYTES = 1 << 20
 REGION_BYTES = 256 << 10
 HEADER = b"Traceback (most recent call last)"
 

@@ -32,9 +32,9 @@ _WORD = re.compile(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 STOPWORDS = frozenset(
-    "a an the is are was were be been to of in on at for and or not no with by as it its this that "
-    "from but if then so my i me we you your our have has had do does did can could should would "
-    "will after before when while what why how got get gets getting".split()
+    """a an the is are was were be been to of in on at for and or not no with by as it its this that
+    from but if then so my i me we you your our have has had do does did can could should would
+    will after before when while what why how got get gets getting""".split()
 )
 
 

@@ -40,7 +40,12 @@ LABELS = {
 
 def localized(entry: Entry, lang: str) -> dict[str, Any]:
     if lang == "zh":
-        return {"title": entry.title_zh, "symptom": entry.symptom_zh, "causes": list(entry.causes_zh), "fix": entry.fix_zh}
+        return {
+            "title": entry.title_zh,
+            "symptom": entry.symptom_zh,
+            "causes": list(entry.causes_zh),
+            "fix": entry.fix_zh,
+        }
     return {"title": entry.title, "symptom": entry.symptom, "causes": list(entry.causes), "fix": entry.fix}
 
 

@@ -1,0 +1,122 @@
+"""Extraction on real logs copied from public issue threads (sources in tests/fixtures/*/index.yaml)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from lazarus.extract import clean_lines, extract
+from tests.conftest import FIXTURES
+
+LOGS = yaml.safe_load((FIXTURES / "logs" / "index.yaml").read_text(encoding="utf-8"))
+
+
+def read(folder: str, name: str) -> str:
+    return (FIXTURES / folder / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", LOGS, ids=[c["file"] for c in LOGS])
+def test_the_error_that_matters_comes_first(case):
+    reports = extract(read("logs", case["file"]))
+    assert reports, "nothing extracted"
+    first = reports[0]
+    if case["message_start"]:
+        assert case["message_start"] in first.text, [r.text[:120] for r in reports[:3]]
+    if case["error_type"]:
+        assert first.text.startswith(case["error_type"]), first.text[:120]
+
+
+REVERSED_FRAMES = pytest.mark.xfail(
+    strict=True, reason="VS Code prints frames innermost-first; extraction assumes Python's order"
+)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=REVERSED_FRAMES) if "vscode-reversed" in c["file"] else c
+        for c in LOGS
+        if c["user_frame"]
+    ],
+    ids=lambda c: c["file"],
+)
+def test_the_users_own_frame_is_found(case):
+    reports = extract(read("logs", case["file"]))
+    assert reports[0].user_frame is not None and reports[0].user_frame.startswith(case["user_frame"])
+
+
+def test_ansi_colours_and_carriage_returns_are_removed():
+    text = "\x1b[31mRuntimeError\x1b[0m: boom\r\n 50%|#####     | 5/10\r100%|##########| 10/10\rdone"
+    assert clean_lines(text) == ["RuntimeError: boom", " 50%|#####     | 5/10", "100%|##########| 10/10", "done"]
+
+
+def test_rank_prefixes_are_stripped():
+    log = (
+        "[rank0]: Traceback (most recent call last):\n"
+        '[rank0]:   File "/work/train_ddp.py", line 88, in <module>\n'
+        "[rank0]:     loss.backward()\n"
+        "[rank0]: RuntimeError: Expected to have finished reduction in the prior iteration before starting a new one.\n"
+    )
+    first = extract(log)[0]
+    assert first.text.startswith("RuntimeError: Expected to have finished reduction")
+    assert first.user_frame == "/work/train_ddp.py:88 in <module>"
+
+
+def test_pytest_failure_lines():
+    log = (
+        "    def test_forward():\n"
+        ">       model(torch.randn(2, 3))\n"
+        "E       RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\n"
+        "\n"
+        "tests/test_model.py:12: RuntimeError\n"
+    )
+    assert extract(log)[0].text == "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+
+
+def test_chained_exception_root_comes_first_and_final_follows():
+    log = (
+        "Traceback (most recent call last):\n"
+        '  File "load.py", line 3, in <module>\n'
+        "    state = torch.load(path)\n"
+        "_pickle.UnpicklingError: Weights only load failed. Re-running `torch.load` with `weights_only` set to "
+        "`False` will likely succeed\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        '  File "load.py", line 5, in <module>\n'
+        "    raise SystemError('could not load')\n"
+        "SystemError: could not load\n"
+    )
+    texts = [r.text for r in extract(log)]
+    assert texts[0].startswith("UnpicklingError: Weights only load failed")
+    assert texts[1] == "SystemError: could not load"
+
+
+def test_jupyter_traceback():
+    log = (
+        "---------------------------------------------------------------------------\n"
+        "RuntimeError                              Traceback (most recent call last)\n"
+        "Cell In[7], line 3\n"
+        "      1 x = torch.randn(4, 10)\n"
+        "----> 3 y = layer(x)\n"
+        "\n"
+        "File ~/miniconda3/lib/python3.11/site-packages/torch/nn/modules/linear.py:116, in Linear.forward(self, x)\n"
+        "--> 116     return F.linear(input, self.weight, self.bias)\n"
+        "\n"
+        "RuntimeError: mat1 and mat2 shapes cannot be multiplied (4x10 and 20x5)\n"
+    )
+    first = extract(log)[0]
+    assert first.text == "RuntimeError: mat1 and mat2 shapes cannot be multiplied (4x10 and 20x5)"
+    assert first.user_frame is not None and first.user_frame.startswith("Cell In[7], line 3")
+
+
+def test_prose_is_a_description_not_an_error():
+    reports = extract("my model trains but the accuracy is stuck at 10 percent")
+    assert [r.kind for r in reports] == ["text"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / "nontorch").glob("*.log")))
+def test_non_torch_logs_still_extract_something(name):
+    # Extraction is language-agnostic; it is ranking that must abstain on these.
+    assert extract(read("nontorch", name))

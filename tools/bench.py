@@ -1,0 +1,103 @@
+"""Query speed figures: start-up against `python -c pass`, and diagnose on a 200 MB log.
+
+    python tools/bench.py [--runs 15] [--log-mb 200]
+
+Prints medians measured in this run; nothing here asserts, the figures are for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUERY = "ValueError: Expected more than 1 value per channel when training, got input size torch.Size([1, 256])"
+TRACEBACK = """Traceback (most recent call last):
+  File "/home/me/project/train.py", line 41, in <module>
+    out = model(x)
+RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)
+"""
+
+
+def lazarus_command() -> list[str]:
+    script = Path(sys.executable).parent / "lazarus"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "lazarus"]
+
+
+def timed(command: list[str], stdin_path: str | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in MB and exit code of one run of `command`."""
+    with open(stdin_path or os.devnull, "rb") as stdin:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+
+
+def median_of(command: list[str], runs: int) -> float:
+    return statistics.median(timed(command)[0] for _ in range(runs))
+
+
+def make_log(path: Path, megabytes: int) -> None:
+    line = "epoch 3 step 1234 | loss 0.4321 | lr 3.0e-04 | grad_norm 1.234 | 12.3 it/s\n" * 1000
+    block = line.encode()
+    with open(path, "wb") as handle:
+        written = 0
+        while written < megabytes << 20:
+            handle.write(block)
+            written += len(block)
+        handle.write(TRACEBACK.encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--log-mb", type=int, default=200)
+    args = parser.parse_args()
+    lazarus = lazarus_command()
+
+    timed([*lazarus, QUERY])  # warm the index cache once, as any user's second query finds it
+    baseline = median_of([sys.executable, "-c", "pass"], args.runs)
+    query = median_of([*lazarus, QUERY], args.runs)
+    prose = median_of([*lazarus, "loss is nan after a few epochs"], args.runs)
+    print(f"python -c pass          median {baseline * 1000:7.1f} ms  ({args.runs} runs)")
+    print(f"lazarus '<message>'     median {query * 1000:7.1f} ms  = {query / baseline:.2f}x python (target <= 6x)")
+    print(f"lazarus '<prose>'       median {prose * 1000:7.1f} ms  = {prose / baseline:.2f}x python")
+
+    cache = tempfile.mkdtemp(prefix="lazarus-bench-cache-")
+    env_before = os.environ.get("LAZARUS_CACHE_DIR")
+    os.environ["LAZARUS_CACHE_DIR"] = cache
+    cold = timed([*lazarus, QUERY])[0]
+    print(f"lazarus, cold cache     {cold * 1000:7.1f} ms  (index rebuilt from YAML)")
+    if env_before is None:
+        del os.environ["LAZARUS_CACHE_DIR"]
+    else:
+        os.environ["LAZARUS_CACHE_DIR"] = env_before
+    shutil.rmtree(cache, ignore_errors=True)
+
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "train.log"
+        make_log(log, args.log_mb)
+        size = log.stat().st_size / (1 << 20)
+        for label, command, stdin in (
+            ("diagnose FILE", [*lazarus, "diagnose", str(log)], None),
+            ("diagnose < stdin", [*lazarus, "diagnose"], str(log)),
+        ):
+            runs = [timed(command, stdin) for _ in range(3)]
+            wall = statistics.median(r[0] for r in runs)
+            rss = max(r[1] for r in runs)
+            codes = {r[2] for r in runs}
+            print(
+                f"{label:18} on {size:.0f} MB log: median {wall:.2f} s, peak RSS {rss} MB, exit {codes} "
+                "(target <= 3 s, <= 100 MB)"
+            )
+
+
+if __name__ == "__main__":
+    main()
