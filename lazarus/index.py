@@ -20,7 +20,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 3  # bump when the pickled layout changes
+FORMAT = 4  # bump when the pickled layout changes
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Index:
     problems: tuple[KBProblem, ...]
     signatures: tuple[tuple[int, re.Pattern[str]], ...]
     fields: tuple[Field, ...]
-    vocab: tuple[frozenset[str], ...]  # per entry
+    vocab: tuple[frozenset[str], ...]  # per entry: every human field
+    message_vocab: tuple[frozenset[str], ...]  # per entry: symptom and examples, what errors look like
     idf: dict[str, float]
     unknown_idf: float
     records: dict[str, list]  # entry id -> verification records
@@ -50,6 +51,7 @@ class Index:
 
 
 FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")
+MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error message is compared to
 
 
 def build_index(dirs: list[Path], builtin: Path) -> Index:
@@ -69,6 +71,7 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
     )
     fields: list[Field] = []
     vocab: list[frozenset[str]] = []
+    message_vocab: list[frozenset[str]] = []
     for i, entry in enumerate(entries):
         texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
         for n, example in enumerate(entry.examples):
@@ -82,6 +85,12 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
         for text in (*entry.causes, *entry.causes_zh, entry.fix, entry.fix_zh):
             words.update(tokens(normalize(text)))
         vocab.append(frozenset(words))
+        message_words: set[str] = set()
+        for name in MESSAGE_FIELDS:
+            message_words.update(tokens(normalised[name]))
+        for n in range(len(entry.examples)):
+            message_words.update(tokens(normalised[f"example{n}"]))
+        message_vocab.append(frozenset(message_words))
     document_frequency: Counter[str] = Counter()
     for words in vocab:
         document_frequency.update(words)
@@ -94,6 +103,7 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
         signatures=signatures,
         fields=tuple(fields),
         vocab=tuple(vocab),
+        message_vocab=tuple(message_vocab),
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
         records=records,

@@ -10,32 +10,37 @@ from lazarus.index import Index
 from lazarus.model import ErrorReport, Match
 from lazarus.normalize import normalize, tokens
 
-CONFIDENT = 50
+CONFIDENT = 45
 MAX_REPORTS = 8
 MAX_FUZZY_CHARS = 1200
 SIGNATURE_FLOOR = 80
 FUZZY_CEILING = 79
+# An error message no signature knows must resemble an entry's examples more closely than a
+# description must resemble an entry's text: real errors of other tools share many words.
+ERROR_FUZZY_HANDICAP = 12
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
     """The confident matches for these reports, best first, one per entry."""
     best: dict[int, Match] = {}
     for position, report in enumerate(reports[:MAX_REPORTS]):
-        fuzzy = fuzzy_scores(index, report.text)
+        fuzzy = fuzzy_scores(index, report.text, as_error=report.kind != "text")
         for entry_index, pattern in signature_hits(index, report.text):
-            bonus = fuzzy.get(entry_index, 0.0) * 0.08
-            score = max(SIGNATURE_FLOOR, round(92 + bonus - 2 * position))
-            _keep(best, entry_index, Match(index.entries[entry_index], min(score, 100), "signature", report, pattern))
+            strength = max(SIGNATURE_FLOOR, 92 + fuzzy.get(entry_index, 0.0) * 0.08 - 2 * position)
+            match = Match(index.entries[entry_index], min(round(strength), 100), "signature", report, pattern, strength)
+            _keep(best, entry_index, match)
+        handicap = ERROR_FUZZY_HANDICAP if report.kind != "text" else 0
         for entry_index, value in fuzzy.items():
-            score = min(FUZZY_CEILING, round(value - 3 * position))
-            _keep(best, entry_index, Match(index.entries[entry_index], score, "fuzzy", report))
-    ordered = sorted(best.values(), key=lambda m: (-m.score, m.entry.id))
+            strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
+            match = Match(index.entries[entry_index], round(strength), "fuzzy", report, strength=strength)
+            _keep(best, entry_index, match)
+    ordered = sorted(best.values(), key=lambda m: (-m.strength, m.entry.id))
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
 
 
 def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
     current = best.get(entry_index)
-    if current is None or match.score > current.score:
+    if current is None or match.strength > current.strength:
         best[entry_index] = match
 
 
@@ -48,9 +53,14 @@ def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
     return list(hits.items())
 
 
-def fuzzy_scores(index: Index, text: str) -> dict[int, float]:
+def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
     """0-100 per entry: how much of the query's weighted vocabulary the entry covers, blended with
-    the best rapidfuzz WRatio against its titles, symptoms, examples and tags."""
+    the best rapidfuzz WRatio against its fields.
+
+    A description is compared with everything an entry says (titles, symptoms, examples, causes,
+    fixes, tags, in both languages). An error message is compared only with what errors look
+    like (symptoms and examples), so that words shared with prose do not pass for a match.
+    """
     from rapidfuzz import fuzz, process
 
     query = normalize(text[-MAX_FUZZY_CHARS:])
@@ -59,15 +69,19 @@ def fuzzy_scores(index: Index, text: str) -> dict[int, float]:
         return {}
     weights = {w: index.idf.get(w, index.unknown_idf) for w in words}
     total = sum(weights.values())
-    choices = [f.text for f in index.fields]
+    if as_error:
+        positions = [n for n, f in enumerate(index.fields) if f.name.startswith(("example", "symptom"))]
+        vocabularies = index.message_vocab
+    else:
+        positions = list(range(len(index.fields)))
+        vocabularies = index.vocab
+    choices = [index.fields[n].text for n in positions]
     similarity: dict[int, float] = {}
-    for _, score, position in process.extract(
-        query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40
-    ):
-        entry_index = index.fields[position].entry
+    for _, score, position in process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40):
+        entry_index = index.fields[positions[position]].entry
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
     scores: dict[int, float] = {}
-    for entry_index, vocab in enumerate(index.vocab):
+    for entry_index, vocab in enumerate(vocabularies):
         covered = sum(weight for word, weight in weights.items() if word in vocab) / total
         value = 100 * (0.6 * covered + 0.4 * similarity.get(entry_index, 0.0) / 100)
         if value > 0:

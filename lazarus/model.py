@@ -69,6 +69,7 @@ class Match:
     via: str  # "signature" or "fuzzy"
     report: ErrorReport | None = None
     signature: str | None = None
+    strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie
 
 
 @dataclass(frozen=True)
