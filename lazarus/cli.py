@@ -270,7 +270,7 @@ def build_app() -> Any:
         add_completion=True,
         no_args_is_help=True,
         rich_markup_mode=None,
-        help="lazarus: an offline doctor for PyTorch errors. `lazarus \"<error or symptom>\"` ranks remedies.",
+        help='lazarus: an offline doctor for PyTorch errors. `lazarus "<error or symptom>"` ranks remedies.',
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     kb_app = typer.Typer(help="Check the knowledge base.", no_args_is_help=True)

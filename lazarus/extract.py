@@ -46,9 +46,7 @@ _EXC_NAMED = re.compile(
     r"(?::\s?(?P<msg>.*))?$"
 )
 _MARKDOWN_LINK = re.compile(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
-_EXC_INSIDE = re.compile(
-    rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)"
-)
+_EXC_INSIDE = re.compile(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
 _IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
 _WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
 _ERROR_LINE = re.compile(
@@ -64,8 +62,22 @@ _SIGNAL_LINE = re.compile(
 # A cheap test that skips the ordinary lines of a log before any costly pattern runs
 # (substring tests: Python's re is slow at case-insensitive alternations).
 _HINTS = (
-    "error", "exception", "warning", "fatal", "critical", "panic", "kill", "abort", "segmentation",
-    "core dump", "signal", "out of memory", "nan", "inf", "fail", "exitcode",
+    "error",
+    "exception",
+    "warning",
+    "fatal",
+    "critical",
+    "panic",
+    "kill",
+    "abort",
+    "segmentation",
+    "core dump",
+    "signal",
+    "out of memory",
+    "nan",
+    "inf",
+    "fail",
+    "exitcode",
 )
 
 

@@ -66,9 +66,7 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
 
     result = load_kb(dirs, builtin)
     entries = result.entries
-    signatures = tuple(
-        (i, re.compile(pattern)) for i, entry in enumerate(entries) for pattern in entry.signatures
-    )
+    signatures = tuple((i, re.compile(pattern)) for i, entry in enumerate(entries) for pattern in entry.signatures)
     fields: list[Field] = []
     vocab: list[frozenset[str]] = []
     message_vocab: list[frozenset[str]] = []

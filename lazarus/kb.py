@@ -81,9 +81,7 @@ def load_kb(dirs: Iterable[Path], builtin: Path | None = None) -> LoadResult:
             if entry is None:
                 continue
             if entry.id in seen_here:
-                problems.append(
-                    KBProblem(str(path), "id", f"duplicate id {entry.id!r}, also in {seen_here[entry.id]}")
-                )
+                problems.append(KBProblem(str(path), "id", f"duplicate id {entry.id!r}, also in {seen_here[entry.id]}"))
                 continue
             seen_here[entry.id] = str(path)
             by_id.setdefault(entry.id, entry)
