@@ -6,12 +6,11 @@ query's start-up small.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import pickle
+import zlib
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,9 +115,9 @@ def cache_dir() -> Path:
 
 def fingerprint(dirs: list[Path]) -> str:
     """Changes whenever a file is added, removed, edited or touched in any KB folder."""
-    digest = hashlib.sha1(f"{__version__}:{FORMAT}".encode())
+    parts = [f"{__version__}:{FORMAT}"]
     for directory in dirs:
-        digest.update(f"\0dir:{directory.resolve() if directory.exists() else directory}".encode())
+        parts.append(f"dir:{directory.resolve() if directory.exists() else directory}")
         stack = [str(directory)]
         found: list[str] = []
         while stack:
@@ -132,39 +131,43 @@ def fingerprint(dirs: list[Path]) -> str:
                             found.append(f"{item.path}:{stat.st_mtime_ns}:{stat.st_size}")
             except OSError:
                 continue
-        for line in sorted(found):
-            digest.update(line.encode())
-    return digest.hexdigest()[:20]
+        parts += sorted(found)
+    return "\n".join(parts)
 
 
 def load_index(dirs: list[Path], builtin: Path, use_cache: bool = True) -> Index:
-    """The index for these folders, from the cache when nothing changed since it was built."""
+    """The index for these folders, from the cache when nothing changed since it was built.
+
+    The cache file is named after the folders; inside, the full fingerprint (every file's path,
+    size and mtime) is compared, so a stale index is never used.
+    """
     if not use_cache:
         return build_index(dirs, builtin)
-    path = cache_dir() / f"index-{fingerprint([*dirs, builtin])}.pickle"
+    folders = [*dirs, builtin]
+    stamp = fingerprint(folders)
+    name = zlib.crc32("\0".join(str(d) for d in folders).encode())
+    path = cache_dir() / f"index-{name:08x}.pickle"
     try:
         with open(path, "rb") as handle:
-            index = pickle.load(handle)
-        if isinstance(index, Index):
+            cached_stamp, index = pickle.load(handle)
+        if cached_stamp == stamp and isinstance(index, Index):
             return index
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     index = build_index(dirs, builtin)
-    _write_cache(path, index)
+    _write_cache(path, (stamp, index))
     return index
 
 
-def _write_cache(path: Path, index: Index) -> None:
+def _write_cache(path: Path, payload: tuple[str, Index]) -> None:
     # The cache is an optimisation: an unwritable cache folder must never break a query.
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Keep a few: several KB folder sets (--kb, LAZARUS_KB) may be in use side by side.
-        old = sorted(path.parent.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
-        for stale in old[:-7]:
-            stale.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass
