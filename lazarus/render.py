@@ -49,8 +49,23 @@ def localized(entry: Entry, lang: str) -> dict[str, Any]:
     return {"title": entry.title, "symptom": entry.symptom, "causes": list(entry.causes), "fix": entry.fix}
 
 
+DEVICE_LINE = 'device = "cuda" if torch.cuda.is_available() else "cpu"'
+
+
 def fixed_code(entry: Entry) -> str:
-    return entry.snippets[0].fixed.rstrip() if entry.snippets else ""
+    """The first snippet's fixed code, made runnable as shown: the validator passes `device` in,
+    so a reader gets the line that defines it, after the imports."""
+    if not entry.snippets:
+        return ""
+    lines = entry.snippets[0].fixed.rstrip().splitlines()
+    if not any("device" in line for line in lines) or any(line.startswith("device =") for line in lines):
+        return "\n".join(lines)
+    after_imports = 0
+    for n, line in enumerate(lines):
+        if line.startswith(("import ", "from ")):
+            after_imports = n + 1
+    lines.insert(after_imports, DEVICE_LINE)
+    return "\n".join(lines)
 
 
 def entry_json(entry: Entry, lang: str, status: str) -> dict[str, Any]:

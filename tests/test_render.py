@@ -1,0 +1,65 @@
+"""Rendering pinned by golden files, colour off. Regenerate with LAZARUS_UPDATE_GOLDEN=1."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from lazarus.doctor import diagnose
+from lazarus.index import build_index
+from lazarus.kb import builtin_kb_dir
+from lazarus.render import rich_match
+from tests.conftest import FIXTURES, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+SAMPLE_KB = FIXTURES / "kb"
+QUERY = "GoldenSampleError: the golden sample failed with code 9"
+TRACEBACK = f"""Traceback (most recent call last):
+  File "/home/me/golden.py", line 3, in <module>
+    run()
+{QUERY}
+"""
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("LAZARUS_UPDATE_GOLDEN"):
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "stdin"),
+    [
+        ("search-en.txt", ("-n", "1", QUERY), None),
+        ("search-zh.txt", ("-n", "1", "--lang", "zh", QUERY), None),
+        ("diagnose-en.txt", ("diagnose", "-n", "1"), TRACEBACK),
+        ("show-en.txt", ("show", "golden-sample-entry"), None),
+        ("show-zh.txt", ("show", "golden-sample-entry", "--lang", "zh"), None),
+    ],
+)
+def test_plain_output_matches_golden(run_cli, name, args, stdin):
+    result = run_cli(*args, "--kb", str(SAMPLE_KB), input=stdin)
+    assert result.returncode == 0, result.stderr
+    check_golden(name, result.stdout)
+
+
+def test_json_output_matches_golden(run_cli):
+    result = run_cli("--kb", str(SAMPLE_KB), "--json", "-n", "1", QUERY)
+    data = json.loads(result.stdout)
+    data["matches"][0]["path"] = "<path>"
+    check_golden("search.json", json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def test_rich_panel_matches_golden():
+    from rich.console import Console
+
+    index = build_index([SAMPLE_KB], builtin_kb_dir())
+    match = diagnose(index, TRACEBACK, limit=1).matches[0]
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=90, color_system=None, force_terminal=False, legacy_windows=False)
+    console.print(rich_match(match, "en", "verified: not verified yet", 1))
+    check_golden("panel-en.txt", buffer.getvalue())
