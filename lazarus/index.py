@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import zlib
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
