@@ -17,7 +17,7 @@ SIGNATURE_FLOOR = 80
 FUZZY_CEILING = 79
 # An error message no signature knows must resemble an entry's examples more closely than a
 # description must resemble an entry's text: real errors of other tools share many words.
-ERROR_FUZZY_HANDICAP = 12
+ERROR_FUZZY_HANDICAP = 15
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:

@@ -56,3 +56,30 @@ def test_numbers_shapes_and_paths_do_not_change_the_answer(index):
 def test_unrelated_text_gets_no_confident_match(index, text):
     matches = diagnose(index, text).matches
     assert not matches or matches[0].score < CONFIDENT
+
+
+def _fixture_cases(folder: str) -> list[dict]:
+    import yaml
+
+    from tests.conftest import FIXTURES
+
+    items = yaml.safe_load((FIXTURES / folder / "index.yaml").read_text(encoding="utf-8"))
+    for item in items:
+        item["text"] = (FIXTURES / folder / item["file"]).read_text(encoding="utf-8")
+    return items
+
+
+LABELLED_LOGS = [c for c in _fixture_cases("logs") if c.get("entry")]
+NON_TORCH = _fixture_cases("nontorch")
+
+
+@pytest.mark.parametrize("case", LABELLED_LOGS, ids=lambda c: c["file"])
+def test_real_logs_rank_their_entry_first(index, case):
+    matches = diagnose(index, case["text"]).matches
+    assert matches and matches[0].entry.id == case["entry"], [(m.entry.id, m.score) for m in matches]
+
+
+@pytest.mark.parametrize("case", NON_TORCH, ids=lambda c: c["file"])
+def test_real_non_torch_errors_get_no_confident_match(index, case):
+    matches = diagnose(index, case["text"]).matches
+    assert not matches, [(m.entry.id, m.score, m.via) for m in matches]
