@@ -12,25 +12,23 @@ import pickle
 import re
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 4  # bump when the pickled layout changes
+FORMAT = 5  # bump when the pickled layout changes
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     entry: int
     name: str
     text: str  # normalised
 
 
-@dataclass
-class Index:
+class Index(NamedTuple):
     entries: tuple[Entry, ...]
     problems: tuple[KBProblem, ...]
     signatures: tuple[tuple[int, re.Pattern[str]], ...]

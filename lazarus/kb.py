@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lazarus.model import Entry, KBProblem, Snippet
 
@@ -57,8 +56,7 @@ def entry_files(directory: Path) -> Iterator[Path]:
             yield path
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(NamedTuple):
     entries: tuple[Entry, ...]
     problems: tuple[KBProblem, ...]
 

@@ -1,12 +1,15 @@
-"""Plain data shared by every stage: entries, snippets, extracted errors and matches. No I/O."""
+"""Plain data shared by every stage: entries, snippets, extracted errors and matches. No I/O.
+
+Named tuples rather than dataclasses: they are immutable too, and importing `dataclasses` (which
+imports `inspect`) would cost the query's start-up more than everything here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(NamedTuple):
     fixed: str
     broken: str | None = None
     raises: str | None = None
@@ -18,8 +21,7 @@ class Snippet:
     timeout: float = 30.0
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     id: str
     title: str
     title_zh: str
@@ -38,8 +40,7 @@ class Entry:
     builtin: bool = True
 
 
-@dataclass(frozen=True)
-class KBProblem:
+class KBProblem(NamedTuple):
     """One thing wrong with one KB file, reported as `path: field: message`."""
 
     path: str
@@ -51,8 +52,7 @@ class KBProblem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class ErrorReport:
+class ErrorReport(NamedTuple):
     """One error found in a log: its `Type: message` text and where it came from."""
 
     text: str
@@ -62,8 +62,7 @@ class ErrorReport:
     user_frame: str | None = None
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     entry: Entry
     score: int
     via: str  # "signature" or "fuzzy"
@@ -72,8 +71,7 @@ class Match:
     strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     query: str
     reports: tuple[ErrorReport, ...]
-    matches: tuple[Match, ...] = field(default=())
+    matches: tuple[Match, ...] = ()
