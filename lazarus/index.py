@@ -12,8 +12,8 @@ import pickle
 import re
 import zlib
 from collections import Counter
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from lazarus import __version__
 from lazarus.model import Entry, KBProblem
