@@ -1,0 +1,206 @@
+"""Verification records: which entries `lazarus validate` proved, under which torch and device.
+
+A KB folder keeps its records in `verified/`, one JSON file per torch version and device
+(`torch-2.13.0-cpu.json`, `torch-2.13.0-cuda.json`), each mapping entry id to a record. Files from
+different machines never touch each other, so they merge in git without conflicts.
+
+The query path imports this module to print one status line per entry, so it must stay cheap:
+json and the standard library only, never torch, yaml or rich at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+RECORDS_DIR = "verified"
+OUTCOMES = ("passed", "failed", "skipped")
+MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
+DEVICE_ORDER = ("cpu", "cuda")
+RECORD_FIELDS = ("outcome", "date", "torch", "device", "cuda", "gpu")
+
+
+class Record(NamedTuple):
+    """One entry's validation outcome on one torch version and device.
+
+    Immutable like a frozen dataclass, but a named tuple, as in `lazarus.model`: importing
+    `dataclasses` (and with it `inspect`) would cost the query's start-up more than this module.
+    """
+
+    entry_id: str
+    outcome: str
+    date: str
+    torch: str
+    device: str
+    cuda: str | None = None
+    gpu: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+def public_version(version: str) -> str:
+    """`2.13.0+cu128` -> `2.13.0`: the local build tag belongs to the cuda field, not the name."""
+    return version.split("+", 1)[0]
+
+
+def record_file_name(torch_version: str, device: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", public_version(torch_version))
+    return f"torch-{safe}-{device}.json"
+
+
+def record_path(kb_dir: Path, torch_version: str, device: str) -> Path:
+    return Path(kb_dir) / RECORDS_DIR / record_file_name(torch_version, device)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
+    """Every record in `verified/*.json` of the given folders, by entry id.
+
+    Folders come in priority order (user folders before the built-in KB): when two folders hold a
+    record for the same id, torch version and device, the first one wins. Unreadable or malformed
+    files and records are ignored, never fatal: a status line is not worth a crash.
+    """
+    found: dict[str, dict[tuple[str, str], Record]] = {}
+    for kb_dir in kb_dirs:
+        folder = Path(kb_dir) / RECORDS_DIR
+        try:
+            files = sorted(folder.glob("*.json"))
+        except OSError:
+            continue
+        for path in files:
+            for record in read_record_file(path).values():
+                slot = found.setdefault(record.entry_id, {})
+                slot.setdefault((record.torch, record.device), record)
+    return {entry_id: list(by_key.values()) for entry_id, by_key in found.items()}
+
+
+def read_record_file(path: Path) -> dict[str, Record]:
+    """The records of one file by entry id; empty when the file is missing or not a record file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    records: dict[str, Record] = {}
+    for entry_id, raw in data.items():
+        record = _parse_record(entry_id, raw)
+        if record is not None:
+            records[entry_id] = record
+    return records
+
+
+def _parse_record(entry_id: Any, raw: Any) -> Record | None:
+    if not isinstance(entry_id, str) or not isinstance(raw, dict):
+        return None
+    outcome, date, torch, device = (raw.get(k) for k in ("outcome", "date", "torch", "device"))
+    if outcome not in OUTCOMES or not all(isinstance(v, str) for v in (date, torch, device)):
+        return None
+    cuda, gpu = raw.get("cuda"), raw.get("gpu")
+    return Record(
+        entry_id=entry_id,
+        outcome=outcome,
+        date=date,
+        torch=torch,
+        device=device,
+        cuda=cuda if isinstance(cuda, str) else None,
+        gpu=gpu if isinstance(gpu, str) else None,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def merge_records(existing: dict[str, Record], new: Iterable[Record]) -> dict[str, Record]:
+    """The existing records with the new ones laid over them: entries not re-validated stay."""
+    merged = dict(existing)
+    for record in new:
+        merged[record.entry_id] = record
+    return merged
+
+
+def write_records(path: Path, new: Iterable[Record]) -> Path:
+    """Merge `new` into the record file at `path` and replace it atomically.
+
+    Keys are sorted and indented so that re-validating one entry changes only its own lines.
+    """
+    import tempfile
+
+    path = Path(path)
+    merged = merge_records(read_record_file(path), new)
+    payload = {entry_id: merged[entry_id].to_json() for entry_id in sorted(merged)}
+    text = json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- status line
+
+
+def status_line(records: Iterable[Record]) -> str:
+    """One line for the query CLI, e.g.
+
+    `verified: torch 2.13.0 cpu ✓ · torch 2.11.0 cuda ✓ (H100) · cuda: not verified yet`
+    """
+    ordered = sorted(records, key=_display_order)
+    if not ordered:
+        return "not verified yet"
+    parts = [_describe(record) for record in ordered]
+    if not any(record.device == "cuda" for record in ordered):
+        parts.append("cuda: not verified yet")
+    return "verified: " + " · ".join(parts)
+
+
+def _describe(record: Record) -> str:
+    text = f"torch {public_version(record.torch)} {record.device} {MARKS.get(record.outcome, '?')}"
+    if record.device == "cuda" and record.gpu:
+        text += f" ({short_gpu_name(record.gpu)})"
+    return text
+
+
+def _display_order(record: Record) -> tuple[int, tuple[int, ...], str]:
+    """cpu before cuda, newest torch first within a device."""
+    device_rank = DEVICE_ORDER.index(record.device) if record.device in DEVICE_ORDER else len(DEVICE_ORDER)
+    newest_first = tuple(-n for n in version_tuple(record.torch))
+    return device_rank, newest_first, record.device
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The numeric release of a version: `2.6.0a0+git1` -> (2, 6, 0)."""
+    numbers: list[int] = []
+    for piece in public_version(version).split("."):
+        digits = re.match(r"\d+", piece)
+        if digits is None:
+            break
+        numbers.append(int(digits.group()))
+        if digits.end() != len(piece):
+            break
+    return tuple(numbers)
+
+
+_VENDOR_WORDS = {"nvidia", "geforce", "tesla", "quadro", "amd", "radeon"}
+_GPU_SUFFIX_RE = re.compile(r"[- ](?:\d+\s?GB|PCIE|SXM\d*|HBM\d*e?|NVL|MIG)\b.*$", re.IGNORECASE)
+
+
+def short_gpu_name(name: str) -> str:
+    """`NVIDIA H100 80GB HBM3` -> `H100`; `NVIDIA GeForce RTX 4090` -> `RTX 4090`."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower() in _VENDOR_WORDS:
+        words = words[1:]
+    short = _GPU_SUFFIX_RE.sub("", " ".join(words)).strip()
+    return short or name

@@ -1,0 +1,816 @@
+"""Isolated execution of snippet code: a fork server that pays the torch import once.
+
+`python -m lazarus.sandbox` is the server. It imports torch (and numpy when present) once, then
+reads JSON requests, one per line, on stdin and answers each with one JSON line on stdout. For
+each job it forks a child that gets its own process group, temporary directory, memory cap and
+captured output, runs the code with a global `device`, and reports what happened over a pipe.
+The server keeps up to N children running at once (`-j N`), enforces each one's timeout, kills
+each child's whole process group when it ends and reads its wait status, so a hang, a segfault
+or an `os._exit` only ever ends that one child.
+
+CUDA is never touched in the server, only in children: a CUDA context does not survive fork.
+
+`SandboxServer` is the client side, used by the validator: it starts a server and sends it jobs.
+This module does not import torch at module level; only the server process does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MEMORY_CAP = 4 * 1024**3
+OUTPUT_TAIL_CHARS = 2000
+TRACEBACK_TAIL_CHARS = 3000
+MESSAGE_CHARS = 4000
+# Slack on top of a job's own timeout before the client gives up on the server itself.
+SERVER_GRACE_S = 30.0
+SERVER_START_TIMEOUT_S = 180.0
+# How often to look for exited children where pidfds are not available (not Linux).
+POLL_S = 0.005
+# Never imported by the server even when a child used them: importing them is cheap, and they
+# are about processes and threads, which a fork server must not start.
+UNLEARNABLE = ("torch.distributed", "torch.multiprocessing", "multiprocessing", "concurrent", "asyncio", "subprocess")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One piece of code to run once in a fresh child."""
+
+    code: str
+    device: str = "cpu"
+    timeout: float = 30.0
+    memory_cap: int | None = DEFAULT_MEMORY_CAP
+    name: str = "snippet"
+    kind: str = "code"  # "code" runs `code`; "probe" reports CUDA facts instead
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one job.
+
+    status: "ok" (ran to the end), "raised" (an exception escaped), "timeout" (killed after the
+    timeout), "crashed" (died by a signal, exited before reporting, or the server was lost).
+    """
+
+    status: str
+    duration: float = 0.0
+    exc_type: str | None = None
+    exc_mro: tuple[str, ...] = ()
+    message: str = ""
+    where: str | None = None
+    traceback: str = ""
+    signal: str | None = None
+    exit_code: int | None = None
+    output: str = ""
+    value: dict[str, Any] | None = None
+    detail: str = ""
+
+    @property
+    def memory_error(self) -> bool:
+        """True when the exception is an allocation failure, typically the memory cap biting."""
+        if self.status != "raised":
+            return False
+        if "MemoryError" in self.exc_mro or "OutOfMemoryError" in self.exc_mro:
+            return True
+        return "can't allocate memory" in self.message
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["exc_mro"] = tuple(known.get("exc_mro", ()))
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a server reports once torch is imported."""
+
+    torch: str = ""
+    cuda: str | None = None
+    numpy: str | None = None
+    pid: int = 0
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- client side
+
+
+class SandboxError(RuntimeError):
+    """The server could not be started."""
+
+
+class SandboxServer:
+    """The client of one fork server running up to `slots` children at a time.
+
+    `submit` sends a job and returns its id; `collect` returns the next finished (id, Outcome).
+    When the server dies or stops answering, `collect` reports every job in flight as crashed and
+    the next `submit` starts a new server.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = max(1, slots)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info = ServerInfo()
+        self._buffer = b""
+        self._base: str | None = None
+        self._next_id = 0
+        # id -> (time sent, timeout): bounds how long the server may stay silent.
+        self._in_flight: dict[int, tuple[float, float]] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def start(self) -> ServerInfo:
+        """Launch the server and wait for its hello, sent once torch is imported."""
+        self._base = tempfile.mkdtemp(prefix="lazarus-sandbox-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lazarus.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=self._base,
+            env=self._environment(),
+        )
+        line = self._read_line(time.monotonic() + SERVER_START_TIMEOUT_S)
+        if line is None:
+            self.close()
+            raise SandboxError("the sandbox server did not start (python -m lazarus.sandbox)")
+        hello = json.loads(line)
+        self.info = ServerInfo(
+            torch=hello.get("torch", ""),
+            cuda=hello.get("cuda"),
+            numpy=hello.get("numpy"),
+            pid=hello.get("pid", 0),
+            error=hello.get("error"),
+        )
+        if self.info.error:
+            self.close()
+            raise SandboxError(self.info.error)
+        return self.info
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
+        # N children side by side must not each start one OpenMP thread per core.
+        if "OMP_NUM_THREADS" not in env:
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.slots))
+        env["LAZARUS_SANDBOX_BASE"] = self._base or ""
+        env["LAZARUS_SANDBOX_SLOTS"] = str(self.slots)
+        return env
+
+    def submit(self, job: Job) -> int:
+        """Send a job; the server starts it as soon as one of its slots is free."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        job_id = self._next_id
+        self._next_id += 1
+        self._in_flight[job_id] = (time.monotonic(), job.timeout)
+        request = json.dumps({"op": "run", "id": job_id, "job": asdict(job)}) + "\n"
+        try:
+            self.proc.stdin.write(request.encode())
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # the dead server shows up in collect()
+        return job_id
+
+    def preload(self, modules: list[str]) -> None:
+        """Ask the server to import modules the coming jobs will need (it skips what it may not)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write((json.dumps({"op": "preload", "modules": modules}) + "\n").encode())
+            self.proc.stdin.flush()
+
+    def collect(self) -> list[tuple[int, Outcome]]:
+        """Wait for the next finished job; every job in flight when the server is lost."""
+        if not self._in_flight:
+            return []
+        line = self._read_line(self._silence_deadline())
+        if line is None:
+            return self._lose_all("the sandbox server died or stopped answering")
+        answer = json.loads(line)
+        job_id = answer.get("id")
+        if job_id not in self._in_flight:
+            return []
+        del self._in_flight[job_id]
+        return [(job_id, Outcome.from_dict(answer.get("outcome", {})))]
+
+    def run(self, job: Job) -> Outcome:
+        """Run one job and wait for it (the simple, one-at-a-time use)."""
+        job_id = self.submit(job)
+        while True:
+            for finished_id, outcome in self.collect():
+                if finished_id == job_id:
+                    return outcome
+
+    def _silence_deadline(self) -> float:
+        """The server must answer something before the latest in-flight job could have finished.
+
+        Jobs wait in the server's queue while its slots are busy, so this is generous: the sum of
+        the timeouts of the jobs that could be ahead, plus a grace.
+        """
+        longest = max(timeout for _, timeout in self._in_flight.values())
+        queued_rounds = -(-len(self._in_flight) // self.slots)
+        oldest = min(sent for sent, _ in self._in_flight.values())
+        return max(oldest + longest * queued_rounds, time.monotonic()) + SERVER_GRACE_S
+
+    def _lose_all(self, why: str) -> list[tuple[int, Outcome]]:
+        lost = [(job_id, Outcome(status="crashed", detail=why)) for job_id in self._in_flight]
+        self._in_flight.clear()
+        self.close()
+        return lost
+
+    def _read_line(self, deadline: float) -> str | None:
+        """One protocol line, or None on EOF or when the deadline passes."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Stop the server (it kills its running children on the way out) and remove its folder."""
+        proc, self.proc = self.proc, None
+        self._buffer = b""
+        if proc is not None:
+            _stop_process(proc)
+        if self._base:
+            shutil.rmtree(self._base, ignore_errors=True)
+            self._base = None
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Closing stdin asks the server to kill its children and leave; force it if it does not."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            assert proc.stdin is not None
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            if stream is not None:
+                stream.close()
+
+
+# --------------------------------------------------------------------------- server side
+
+
+@dataclass
+class Running:
+    """A child the server is supervising."""
+
+    request_id: int
+    job: Job
+    pid: int
+    read_fd: int
+    pidfd: int | None
+    job_dir: Path
+    started: float
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.job.timeout
+
+    @property
+    def reported(self) -> bool:
+        """The child sends its report as one line just before it exits."""
+        return bool(self.chunks) and self.chunks[-1].endswith(b"\n")
+
+    def fds(self) -> list[int]:
+        return [self.read_fd] if self.pidfd is None else [self.read_fd, self.pidfd]
+
+
+# Descriptors a child must close: the protocol and its siblings' pipes.
+_PROTOCOL_FDS: list[int] = []
+_running: dict[int, Running] = {}
+# Children that have reported and are exiting, still to be reaped.
+_exiting: set[int] = set()
+_learning = True
+
+
+def serve() -> int:
+    """The server loop: hello, then run requests with up to N children until stdin closes."""
+    protocol_in = os.dup(0)
+    protocol_out = os.dup(1)
+    _PROTOCOL_FDS.extend([protocol_in, protocol_out])
+    # Stray prints from imports must not corrupt the protocol.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    signal.signal(signal.SIGTERM, _stop_server)
+    signal.signal(signal.SIGINT, _stop_server)
+    _reply(protocol_out, _hello())
+    _freeze_heap()
+    base = Path(os.environ.get("LAZARUS_SANDBOX_BASE") or tempfile.gettempdir())
+    slots = max(1, int(os.environ.get("LAZARUS_SANDBOX_SLOTS", "1") or 1))
+    os.set_blocking(protocol_in, False)
+    waiting: list[dict[str, Any]] = []
+    buffer = b""
+    client_open = True
+    while client_open or _running:
+        while waiting and len(_running) < slots:
+            request = waiting.pop(0)
+            child = start_child(int(request["id"]), Job(**request["job"]), base)
+            _running[child.pid] = child
+        ready = _wait(protocol_in if client_open else None)
+        if protocol_in in ready:
+            chunk = _read_available(protocol_in)
+            if chunk is None:
+                break  # the client is gone: nobody wants the answers
+            buffer += chunk
+            lines, _, buffer = buffer.rpartition(b"\n")
+            for request in (json.loads(line) for line in lines.split(b"\n") if line.strip()):
+                if request.get("op") == "preload":
+                    learn_imports(list(request.get("modules", [])))
+                else:
+                    waiting.append(request)
+        _finish_children(ready, protocol_out)
+    for child in list(_running.values()):
+        _kill_group(child.pid)
+        _exiting.add(child.pid)
+    _reap_exiting(block=True)
+    return 0
+
+
+def _reply(fd: int, data: dict[str, Any]) -> None:
+    payload = (json.dumps(data) + "\n").encode()
+    while payload:
+        payload = payload[os.write(fd, payload) :]
+
+
+def _hello() -> dict[str, Any]:
+    try:
+        import torch
+    except Exception as exc:  # any import failure means there is nothing to validate with
+        return {"error": f"cannot import torch: {type(exc).__name__}: {exc}", "pid": os.getpid()}
+    numpy_version = None
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy_version = numpy.__version__
+    # torch.version.cuda is a build constant; reading it does not initialise CUDA.
+    return {"torch": torch.__version__, "cuda": torch.version.cuda, "numpy": numpy_version, "pid": os.getpid()}
+
+
+def _wait(protocol_in: int | None) -> list[int]:
+    """Block until a request, a child's report or exit, or the nearest deadline."""
+    watch = [protocol_in] if protocol_in is not None else []
+    timeout: float | None = None
+    for child in _running.values():
+        watch += child.fds()
+        remaining = max(0.0, child.deadline - time.monotonic())
+        timeout = remaining if timeout is None else min(timeout, remaining)
+        if child.pidfd is None:
+            timeout = min(timeout, POLL_S)
+    ready, _, _ = select.select(watch, [], [], timeout)
+    return ready
+
+
+def _read_available(fd: int) -> bytes | None:
+    """What is there to read now; None at end of file."""
+    try:
+        chunk = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return b""
+    return chunk or None
+
+
+def _finish_children(ready: list[int], protocol_out: int) -> None:
+    """Collect reports, kill late children, and answer for each child that is done."""
+    learned: list[str] = []
+    now = time.monotonic()
+    for child in list(_running.values()):
+        if child.read_fd in ready:
+            child.chunks += _drain(child.read_fd)
+        status, timed_out = _child_status(child, now)
+        if status is None and not timed_out and not child.reported:
+            continue
+        del _running[child.pid]
+        outcome, imported = end_child(child, status, timed_out)
+        _reply(protocol_out, {"id": child.request_id, "outcome": asdict(outcome)})
+        learned += imported
+    _reap_exiting()
+    learn_imports(learned)
+
+
+def _child_status(child: Running, now: float) -> tuple[int | None, bool]:
+    """(wait status or None while it runs, timed out). A child that has reported is not waited
+    for: tearing down a torch-sized address space takes tens of milliseconds, which the kernel
+    can spend while the next child starts."""
+    if child.reported:
+        _exiting.add(child.pid)
+        return None, False
+    done, status = os.waitpid(child.pid, os.WNOHANG)
+    if done:
+        return status, False
+    if now < child.deadline:
+        return None, False
+    _kill_group(child.pid)
+    _, status = os.waitpid(child.pid, 0)
+    return status, True
+
+
+def _reap_exiting(block: bool = False) -> None:
+    for pid in list(_exiting):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _exiting.discard(pid)
+
+
+def start_child(request_id: int, job: Job, base: Path) -> Running:
+    """Fork a child for the job; the server goes on at once."""
+    job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=base))
+    workdir = job_dir / "work"
+    workdir.mkdir()
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            _child(job, job_dir, workdir, write_fd)
+        finally:
+            os._exit(70)
+    os.close(write_fd)
+    os.set_blocking(read_fd, False)
+    return Running(request_id, job, pid, read_fd, _pidfd(pid), job_dir, started)
+
+
+def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[Outcome, list[str]]:
+    """Clean up after a child that is done and describe it; also the modules it had to import."""
+    duration = time.monotonic() - child.started
+    child.chunks += _drain(child.read_fd)
+    os.close(child.read_fd)
+    if child.pidfd is not None:
+        os.close(child.pidfd)
+    # Whatever the child started (DataLoader workers, subprocesses) ends with it.
+    _kill_group(child.pid)
+    output = _tail(child.job_dir / "output.txt", OUTPUT_TAIL_CHARS)
+    shutil.rmtree(child.job_dir, ignore_errors=True)
+    report = _parse_report(b"".join(child.chunks))
+    imported = report.pop("imported", [])
+    return _describe(report, status, timed_out, duration, output, child.job.timeout), imported
+
+
+def learn_imports(names: list[str]) -> None:
+    """Import in the server what a child had to import, so later children inherit it for free.
+
+    `torch.compile` alone imports inductor, jinja2 and networkx: seconds per snippet otherwise.
+    Only modules of torch, its own dependencies, numpy and the standard library are learned
+    (never a snippet's own `requires`, which may start threads or CUDA when imported), and
+    learning stops for good if an import started a thread or a process or initialised CUDA: the
+    server cannot undo it, but must not make it worse.
+    """
+    global _learning
+    if not _learning or not names:
+        return
+    before = _fork_hazards()
+    fresh = [n for n in sorted(set(names)) if n not in sys.modules and _learnable(n)]
+    for name in fresh:
+        with contextlib.suppress(Exception):  # a module that fails here fails in the child too
+            importlib.import_module(name)
+    if _fork_hazards() != before:
+        _learning = False
+    if fresh:
+        _freeze_heap()
+
+
+def _learnable(name: str) -> bool:
+    top = name.partition(".")[0]
+    if top not in _learnable_packages():
+        return False
+    return not any(name == p or name.startswith(p + ".") for p in UNLEARNABLE)
+
+
+_LEARNABLE: set[str] = set()
+
+
+def _learnable_packages() -> set[str]:
+    """torch, numpy, the standard library, and what torch itself depends on (jinja2, sympy, ...)."""
+    if _LEARNABLE:
+        return _LEARNABLE
+    _LEARNABLE.update(("torch", "functorch", "torchgen", "numpy"))
+    _LEARNABLE.update(getattr(sys, "stdlib_module_names", ()))
+    _LEARNABLE.update(_dependencies("torch", depth=2))
+    return _LEARNABLE
+
+
+def _dependencies(distribution: str, depth: int) -> set[str]:
+    """Import names of a distribution's required (not extra) dependencies, a few levels down."""
+    import importlib.metadata
+    import re
+
+    try:
+        requirements = importlib.metadata.requires(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        return set()
+    found: set[str] = set()
+    for requirement in requirements:
+        if "extra ==" in requirement:
+            continue
+        match = re.match(r"[A-Za-z0-9._-]+", requirement)
+        if match is None:
+            continue
+        found.add(match.group().lower().replace("-", "_").replace(".", "_"))
+        if depth > 1:
+            found |= _dependencies(match.group(), depth - 1)
+    return found
+
+
+def _fork_hazards() -> tuple[int, int, bool]:
+    """Threads, child processes, and whether torch has initialised CUDA: what must not grow."""
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        threads = []
+    children = 0
+    for task in threads:
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as handle:
+            children += len(handle.read().split())
+    torch = sys.modules.get("torch")
+    cuda = bool(torch is not None and torch.cuda.is_initialized())
+    return len(threads), children - len(_running) - len(_exiting), cuda
+
+
+def _freeze_heap() -> None:
+    """Move every object the server holds out of the collector's reach.
+
+    Otherwise each child's first full collection walks (and copies, page by page) all of torch's
+    objects: half a second per snippet.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def _stop_server(signum: int, frame: object) -> None:
+    for child in list(_running.values()):
+        _kill_group(child.pid)
+    os._exit(128 + signum)
+
+
+def _pidfd(pid: int) -> int | None:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return opener(pid)
+    except OSError:
+        return None
+
+
+def _drain(fd: int) -> list[bytes]:
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return chunks
+        if not chunk:
+            return chunks
+        chunks.append(chunk)
+
+
+def _kill_group(pid: int) -> None:
+    """Kill the child and anything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _parse_report(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        report = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _describe(
+    report: dict[str, Any], status: int | None, timed_out: bool, duration: float, output: str, timeout: float
+) -> Outcome:
+    if timed_out:
+        return Outcome("timeout", duration, output=output, detail=f"timed out after {timeout:g} s")
+    if report and status is None:
+        report.update(duration=duration, output=output)
+        return Outcome.from_dict(report)
+    status = status or 0
+    if os.WIFSIGNALED(status):
+        return Outcome("crashed", duration, output=output, signal=_signal_name(os.WTERMSIG(status)))
+    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    if not report:
+        detail = f"exited with status {exit_code} before the snippet finished"
+        return Outcome("crashed", duration, output=output, exit_code=exit_code, detail=detail)
+    report.update(duration=duration, output=output, exit_code=exit_code)
+    return Outcome.from_dict(report)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(path: Path, limit: int) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
+    """Runs in the forked child: isolate, run, report, and leave without cleanup."""
+    os.setpgid(0, 0)
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for fd in _PROTOCOL_FDS + [fd for sibling in _running.values() for fd in sibling.fds()]:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    os.chdir(workdir)
+    tempfile.tempdir = str(job_dir)
+    out_fd = os.open(job_dir / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr)
+    _limit_memory(job.memory_cap)
+    already = set(sys.modules)
+    report = _probe() if job.kind == "probe" else _execute(job, job_dir)
+    report["imported"] = sorted(name for name in set(sys.modules) - already if name != "__main__")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    data = (json.dumps(report, default=str) + "\n").encode()
+    while data:
+        data = data[os.write(report_fd, data) :]
+    os._exit(0)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this child if the server dies, so no snippet outlives its supervisor."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _limit_memory(cap: int | None) -> None:
+    """Cap private writable memory at the current use plus `cap` bytes.
+
+    RLIMIT_DATA rather than RLIMIT_AS: CUDA reserves huge address ranges it never touches, which an
+    address-space cap would refuse, while RLIMIT_DATA only counts memory that can be written.
+    """
+    if not cap:
+        return
+    import resource
+
+    used = _vm_data_bytes()
+    if used is None:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_DATA, (used + cap, used + cap))
+
+
+def _vm_data_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _execute(job: Job, job_dir: Path) -> dict[str, Any]:
+    """Run the code as the `__main__` module of this child, so pickling its classes works."""
+    import types
+
+    filename = str(job_dir / f"{job.name}.py")
+    Path(filename).write_text(job.code, encoding="utf-8")
+    module = types.ModuleType("__main__")
+    module.__dict__.update(__file__=filename, __builtins__=__builtins__, device=job.device)
+    sys.modules["__main__"] = module
+    sys.argv = [filename]
+    try:
+        code = compile(job.code, filename, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+        _synchronize(job.device)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            return {"status": "ok"}
+        return _exception_report(exc, filename)
+    except BaseException as exc:  # the snippet's own failure is the data we report
+        return _exception_report(exc, filename)
+    return {"status": "ok"}
+
+
+def _synchronize(device: str) -> None:
+    """Surface asynchronous CUDA errors (device-side asserts) inside the snippet's own run."""
+    if device != "cuda":
+        return
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def _exception_report(exc: BaseException, filename: str) -> dict[str, Any]:
+    try:
+        message = str(exc)
+    except Exception as inner:  # a broken __str__ must not lose the report
+        message = f"<unprintable message: {type(inner).__name__}>"
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    formatted = "".join(traceback.format_exception(type(exc), exc, tb))
+    return {
+        "status": "raised",
+        "exc_type": type(exc).__name__,
+        "exc_mro": [cls.__name__ for cls in type(exc).__mro__],
+        "message": message[:MESSAGE_CHARS],
+        "where": _failing_line(tb, filename),
+        "traceback": formatted[-TRACEBACK_TAIL_CHARS:],
+    }
+
+
+def _failing_line(tb: Any, filename: str) -> str | None:
+    """The last line of the snippet itself in the traceback, e.g. `line 5: assert x < 0`."""
+    found = None
+    for frame in traceback.extract_tb(tb):
+        if frame.filename == filename:
+            found = f"line {frame.lineno}: {(frame.line or '').strip()}"
+    return found
+
+
+def _probe() -> dict[str, Any]:
+    """CUDA facts, gathered in a child because asking initialises CUDA."""
+    import torch
+
+    info: dict[str, Any] = {"available": False, "cuda": torch.version.cuda, "gpu": None, "count": 0}
+    try:
+        info["available"] = bool(torch.cuda.is_available())
+        if info["available"]:
+            info["count"] = torch.cuda.device_count()
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except Exception as exc:  # a broken driver means "not available", with the reason kept
+        info["error"] = f"{type(exc).__name__}: {exc}"
+        info["available"] = False
+    return {"status": "ok", "value": info}
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
