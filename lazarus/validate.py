@@ -434,6 +434,18 @@ class SandboxPool:
                 on_result(judge(by_id.pop(job_id), outcome))
 
 
+def memory_cap_from_env() -> int | None:
+    """The per-part memory cap: `LAZARUS_VALIDATE_MEMORY_GB` (0 turns it off), else 4 GiB."""
+    raw = os.environ.get("LAZARUS_VALIDATE_MEMORY_GB", "").strip()
+    if not raw:
+        return DEFAULT_MEMORY_CAP
+    try:
+        gib = float(raw)
+    except ValueError:
+        raise UsageError(f"LAZARUS_VALIDATE_MEMORY_GB={raw!r} is not a number of GiB") from None
+    return int(gib * 1024**3) if gib > 0 else None
+
+
 def run_validation(
     entries: Sequence[Entry],
     device: str = "cpu",
@@ -444,8 +456,9 @@ def run_validation(
 ) -> ValidationRun:
     """Validate the entries on `device` (cpu, cuda or all), `jobs` parts at a time (0: one per CPU).
 
-    Raises UsageError when `device` is cuda and CUDA is not available, SandboxError when the
-    sandbox cannot start (torch not importable).
+    `memory_cap` is in bytes above what a child starts with (None: no cap). Raises UsageError
+    when `device` is cuda and CUDA is not available, SandboxError when the sandbox cannot start
+    (torch not importable).
     """
     started = time.monotonic()
     devices = devices_for(device)
@@ -692,7 +705,7 @@ def validate_command(
     try:
         devices_for(device)
         entries = select_entries(loaded.entries, ids, tag)
-        run = _run_with_progress(entries, device, jobs, err)
+        run = _run_with_progress(entries, device, jobs, memory_cap_from_env(), err)
     except UsageError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
@@ -710,7 +723,9 @@ def validate_command(
     return 1 if run.failed else 0
 
 
-def _run_with_progress(entries: Sequence[Entry], device: str, jobs: int, console: Any) -> ValidationRun:
+def _run_with_progress(
+    entries: Sequence[Entry], device: str, jobs: int, memory_cap: int | None, console: Any
+) -> ValidationRun:
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -724,8 +739,9 @@ def _run_with_progress(entries: Sequence[Entry], device: str, jobs: int, console
 
         def finished(result: PartResult) -> None:
             progress.advance(task)
-            if result.outcome == "failed":
+            # Live failure lines help during a long run on a terminal; a log gets them once, below.
+            if result.outcome == "failed" and console.is_terminal:
                 where = escape(f"{result.entry_id} #{result.snippet} [{result.device}] {result.reason}")
                 progress.console.print(f"[red]✗[/] {where}", highlight=False)
 
-        return run_validation(entries, device, jobs, on_start=started, on_result=finished)
+        return run_validation(entries, device, jobs, started, finished, memory_cap)
