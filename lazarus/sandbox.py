@@ -616,10 +616,12 @@ def _kill_group(pid: int) -> None:
 
 
 def _parse_report(raw: bytes) -> dict[str, Any]:
-    if not raw:
+    """The child's one-line report; a snippet that forked and went on may add more: ignored."""
+    first = raw.partition(b"\n")[0]
+    if not first:
         return {}
     try:
-        report = json.loads(raw.decode("utf-8", "replace"))
+        report = json.loads(first.decode("utf-8", "replace"))
     except ValueError:
         return {}
     return report if isinstance(report, dict) else {}

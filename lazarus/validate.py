@@ -643,12 +643,26 @@ def summary_rows(run: ValidationRun) -> list[Row]:
         row.parts.append(part)
     for row in rows.values():
         row.outcome = combine_outcomes(p.outcome for p in row.parts)
-        several = snippet_counts.get(row.entry_id, 1) > 1
+        # A passed row still tells what was skipped (a broken part that cannot be reproduced).
         wanted = row.outcome if row.outcome != "passed" else "skipped"
-        reasons = [(f"#{p.snippet} " if several else "") + p.reason for p in row.parts if p.outcome == wanted]
-        row.reason = "; ".join(unique(reasons))
+        row.reason = row_reason([p for p in row.parts if p.outcome == wanted], snippet_counts.get(row.entry_id, 1))
     rank = {"failed": 0, "skipped": 1, "passed": 2}
     return sorted(rows.values(), key=lambda r: rank[r.outcome])
+
+
+def row_reason(parts: Sequence[PartResult], snippet_count: int) -> str:
+    """The parts' reasons, each once, prefixed with its snippets unless every snippet shares it."""
+    snippets_by_reason: dict[str, set[int]] = {}
+    for part in parts:
+        if part.reason:
+            snippets_by_reason.setdefault(part.reason, set()).add(part.snippet)
+    pieces = []
+    for reason, snippets in snippets_by_reason.items():
+        if snippet_count == 1 or len(snippets) == snippet_count:
+            pieces.append(reason)
+        else:
+            pieces.append(" ".join(f"#{n}" for n in sorted(snippets)) + " " + reason)
+    return "; ".join(pieces)
 
 
 def print_summary(run: ValidationRun, console: Any) -> None:

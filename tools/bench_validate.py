@@ -36,6 +36,7 @@ def main() -> int:
         marks["ready"] = time.monotonic() - start
 
     def finished(result: PartResult) -> None:
+        marks.setdefault("first", time.monotonic() - start)
         marks["last"] = time.monotonic() - start
 
     run = run_validation(entries, "cpu", args.jobs, on_start=started, on_result=finished)
@@ -48,6 +49,7 @@ def main() -> int:
         f"{counts['failed']} failed, {counts['skipped']} skipped"
     )
     print(f"sandbox start:  {marks.get('ready', 0.0):.2f} s (torch import, once)")
+    print(f"first result:   {marks.get('first', 0.0):.2f} s (after the server's one-off imports for the snippets)")
     print(f"snippet time:   {sum(p.duration for p in ran):.2f} s summed over {len(ran)} parts")
     print(f"total wall:     {total:.2f} s")
     print(f"per entry:      {total / len(entries):.3f} s")
