@@ -486,6 +486,11 @@ def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[Outc
     shutil.rmtree(child.job_dir, ignore_errors=True)
     report = _parse_report(b"".join(child.chunks))
     imported = report.pop("imported", [])
+    # The child's own clock (CLOCK_MONOTONIC is system-wide): the server may have been busy
+    # importing when the report arrived, which is not the snippet's time.
+    ended = report.pop("ended", None)
+    if isinstance(ended, float) and child.started <= ended <= time.monotonic():
+        duration = ended - child.started
     return _describe(report, status, timed_out, duration, output, child.job.timeout), imported
 
 
@@ -689,6 +694,7 @@ def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
     already = set(sys.modules)
     report = _probe() if job.kind == "probe" else _execute(job, job_dir)
     report["imported"] = sorted(name for name in set(sys.modules) - already if name != "__main__")
+    report["ended"] = time.monotonic()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
