@@ -120,3 +120,22 @@ def test_nested_unbounded_repeats_are_refused(pattern):
 @pytest.mark.parametrize("pattern", [r"Expected \d+ got \d+", r"(?:ab|cd){1,3}x", r"a.*b.*c", r"(a+){2}"])
 def test_ordinary_patterns_are_accepted(pattern):
     assert regex_problem(pattern) is None
+
+
+SEED_TAGS = (
+    [f"1.{n}" for n in range(1, 4)]
+    + [f"2.{n}" for n in range(1, 8)]
+    + [f"850{n}" for n in range(1, 7)]
+    + [f"seed001-{n}" for n in range(1, 12)]
+    + [f"seed002-{n}" for n in range(1, 5)]
+    + [f"seed004-{n}" for n in range(1, 4)]
+)
+
+
+@pytest.mark.parametrize("tag", SEED_TAGS)
+def test_every_seed_item_resolves_by_its_tag(run_cli, tag):
+    import json
+
+    result = run_cli("tag", tag, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["entries"]
