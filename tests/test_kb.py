@@ -133,9 +133,15 @@ SEED_TAGS = (
 
 
 @pytest.mark.parametrize("tag", SEED_TAGS)
-def test_every_seed_item_resolves_by_its_tag(run_cli, tag):
+def test_every_seed_item_resolves_by_its_tag(index, tag):
+    from lazarus.doctor import entries_with_tag
+
+    assert entries_with_tag(index, tag)
+
+
+def test_seed_tags_through_the_cli(run_cli):
     import json
 
-    result = run_cli("tag", tag, "--json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["entries"]
+    tags = {t["tag"] for t in json.loads(run_cli("tags", "--json").stdout)["tags"]}
+    assert set(SEED_TAGS) <= tags
+    assert json.loads(run_cli("tag", "8502", "--json").stdout)["entries"]
