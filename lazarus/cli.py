@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from lazarus.index import Index
     from lazarus.model import Diagnosis
 
-COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate")
+COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate", "run")
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
 
 
@@ -78,9 +78,9 @@ def clean_query(words: list[str]) -> str:
 
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str) -> int:
     from lazarus.doctor import verification_status
-    from lazarus.render import LABELS, dumps, match_json, plain_match, rich_match
+    from lazarus.render import LABELS, dumps, localized_status, match_json, plain_match, rich_match
 
-    statuses = {m.entry.id: verification_status(index, m.entry.id) for m in diagnosis.matches}
+    statuses = {m.entry.id: localized_status(verification_status(index, m.entry.id), lang) for m in diagnosis.matches}
     if as_json:
         payload: dict[str, Any] = {
             "query": label,
@@ -155,7 +155,7 @@ def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None
 
 def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> int:
     from lazarus.doctor import verification_status
-    from lazarus.render import dumps, entry_json, plain_entry
+    from lazarus.render import dumps, entry_json, localized_status, plain_entry
 
     lang = check_lang(lang)
     index = open_index(kb)
@@ -169,7 +169,7 @@ def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> i
         if as_json:
             out(dumps({"entries": []}))
         return EXIT_NO_MATCH
-    status = verification_status(index, entry.id)
+    status = localized_status(verification_status(index, entry.id), lang)
     out(dumps({"entries": [entry_json(entry, lang, status)]}) if as_json else plain_entry(entry, lang, status))
     return EXIT_OK
 
@@ -305,7 +305,7 @@ def build_app() -> Any:
 
     @app.command()
     def show(
-        entry_id: str = typer.Argument(..., metavar="ID"),
+        entry_id: str = typer.Argument(..., metavar="ID", autocompletion=complete_ids),
         as_json: bool = json_option,
         lang: str = lang_option,
         kb: list[str] = kb_option,
@@ -320,7 +320,7 @@ def build_app() -> Any:
 
     @app.command()
     def tag(
-        name: str = typer.Argument(..., metavar="TAG"),
+        name: str = typer.Argument(..., metavar="TAG", autocompletion=complete_tags),
         as_json: bool = json_option,
         lang: str = lang_option,
         kb: list[str] = kb_option,
@@ -333,12 +333,49 @@ def build_app() -> Any:
         """List all tags with their entry counts."""
         raise typer.Exit(guarded(run_tags, as_json, kb))
 
+    @app.command()
+    def validate(
+        ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Entries to validate (default: all).",
+                                        autocompletion=complete_ids),
+        tag: str = typer.Option(None, "--tag", help="Only entries with this tag.", autocompletion=complete_tags),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda or all."),
+        jobs: int = typer.Option(0, "-j", "--jobs", help="Snippets run at once (default: the number of CPUs)."),
+        json_path: str = typer.Option(None, "--json", help="Write results as JSON to this file."),
+        junit_path: str = typer.Option(None, "--junit", help="Write results as JUnit XML to this file."),
+        record: bool = typer.Option(False, "--record/--no-record", help="Write kb/verified/ records."),
+        kb: list[str] = kb_option,
+    ) -> None:
+        """Run entries' snippets under the installed torch: each error still happens, each fix works."""
+
+        def call() -> int:
+            from lazarus.validate import validate_command
+
+            return validate_command(ids or [], tag, device, jobs, json_path, junit_path, kb, record)
+
+        raise typer.Exit(guarded(call))
+
     @kb_app.command("check")
     def kb_check(as_json: bool = json_option, kb: list[str] = kb_option) -> None:
         """Check every entry file strictly; exit 1 when any has a problem."""
         raise typer.Exit(guarded(run_kb_check, as_json, kb))
 
     return app
+
+
+def complete_ids(incomplete: str) -> list[str]:
+    try:
+        return [e.id for e in open_index([]).entries if e.id.startswith(incomplete)]
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+
+
+def complete_tags(incomplete: str) -> list[str]:
+    from lazarus.doctor import tag_counts
+
+    try:
+        return [t for t in tag_counts(open_index([])) if t.startswith(incomplete)]
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
 
 
 def guarded(command: Any, *args: Any) -> int:

@@ -38,6 +38,20 @@ LABELS = {
 }
 
 
+_STATUS_ZH = (
+    ("cuda: not verified yet", "cuda：尚未验证"),
+    ("not verified yet", "尚未验证"),
+    ("verified: ", "已验证："),
+)
+
+
+def localized_status(status: str, lang: str) -> str:
+    if lang == "zh":
+        for english, chinese in _STATUS_ZH:
+            status = status.replace(english, chinese)
+    return status
+
+
 def localized(entry: Entry, lang: str) -> dict[str, Any]:
     if lang == "zh":
         return {
