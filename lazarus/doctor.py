@@ -6,9 +6,9 @@ from pathlib import Path
 
 from lazarus.extract import extract
 from lazarus.index import Index, load_index
-from lazarus.kb import builtin_kb_dir, user_kb_dirs
 from lazarus.match import rank
 from lazarus.model import Diagnosis
+from lazarus.paths import builtin_kb_dir, user_kb_dirs
 
 
 def open_index(kb_dirs: list[str] | None = None, use_cache: bool = True) -> Index:

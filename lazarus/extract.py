@@ -9,7 +9,6 @@ error in it comes back as one report of kind "text", to be ranked as a descripti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from lazarus.model import ErrorReport
 
@@ -92,12 +91,12 @@ _DROP_FRAME = re.compile(
 )
 
 
-@dataclass
 class _Failure:
     """One chain of tracebacks (exceptions linked by chaining markers) and nearby error lines."""
 
-    start: int
-    reports: list[ErrorReport] = field(default_factory=list)
+    def __init__(self, start: int, reports: list[ErrorReport] | None = None) -> None:
+        self.start = start
+        self.reports: list[ErrorReport] = reports if reports is not None else []
 
 
 def clean_lines(text: str) -> list[str]:

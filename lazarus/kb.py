@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lazarus.model import Entry, KBProblem, Snippet
+from lazarus.paths import builtin_kb_dir, user_kb_dirs
+
+__all__ = ["builtin_kb_dir", "load_kb", "user_kb_dirs"]
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -30,23 +32,6 @@ SNIPPET_FIELDS = {
     "reason": str,
     "timeout": (int, float),
 }
-
-
-def builtin_kb_dir() -> Path:
-    """The KB shipped with lazarus: inside the package when installed, `kb/` in a checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "kb"
-    if packaged.is_dir():
-        return packaged
-    return here.parent / "kb"
-
-
-def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
-    """User folders, searched before the built-in KB: `--kb` first, then `LAZARUS_KB`."""
-    dirs = [Path(d) for d in cli_dirs]
-    env = os.environ.get("LAZARUS_KB", "")
-    dirs += [Path(d) for d in env.split(os.pathsep) if d.strip()]
-    return dirs
 
 
 def entry_files(directory: Path) -> Iterator[Path]:
