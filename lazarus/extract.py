@@ -49,7 +49,8 @@ _EXC_INSIDE = re.compile(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception
 _IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
 _WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
 _ERROR_LINE = re.compile(
-    r"\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
+    r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)"  # a bare `file.py:12: RuntimeError` names, it does not say
+    r"|\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
     r"|out of memory|nan|inf|failed|failure)\b",
     re.IGNORECASE,
 )

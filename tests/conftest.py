@@ -43,4 +43,5 @@ def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProces
             timeout=120,
         )
 
+    run.env = cli_env  # type: ignore[attr-defined]
     return run

@@ -83,3 +83,51 @@ def test_real_logs_rank_their_entry_first(index, case):
 def test_real_non_torch_errors_get_no_confident_match(index, case):
     matches = diagnose(index, case["text"]).matches
     assert not matches, [(m.entry.id, m.score, m.via) for m in matches]
+
+
+# Near misses: similar errors that belong to different entries, side by side (thefuck's habit).
+NEAR_MISSES = [
+    ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)", "linear-in-features-mismatch"),
+    ("RuntimeError: mat1 and mat2 must have the same dtype, but got Double and Float",
+     "numpy-float64-input-float32-model"),
+    ('RuntimeError: Error(s) in loading state_dict for Net:\n\t'
+     'Unexpected key(s) in state_dict: "bn1.num_batches_tracked".', "state-dict-num-batches-tracked"),
+    ('RuntimeError: Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: "fc.weight".\n\t'
+     'Unexpected key(s) in state_dict: "module.fc.weight".', "state-dict-module-prefix"),
+    ("RuntimeError: expected scalar type Long but found Float", "cross-entropy-target-dtype"),
+    ("RuntimeError: Found dtype Double but expected Float", "loss-target-float64-found-dtype-double"),
+    ("IndexError: Target 5 is out of bounds.", "cross-entropy-target-out-of-bounds"),
+    ("IndexError: invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ "
+     "to convert a 0-dim tensor to a number", "loss-data-index-0-dim"),
+    ("TypeError: 'DataLoader' object is not subscriptable", "dataloader-not-subscriptable"),
+    ("RuntimeError: DataLoader worker (pid(s) 4242) exited unexpectedly", "dataloader-worker-exited-unexpectedly"),
+    ("ERROR: Unexpected bus error encountered in worker. This might be caused by insufficient shared memory (shm).",
+     "dataloader-bus-error-shared-memory"),
+    ("loss is nan after a few epochs", "loss-nan-during-training"),
+    ("loss全为0", "loss-always-zero"),
+    ("交叉熵 loss 为负数", "cross-entropy-loss-negative"),
+]
+
+
+@pytest.mark.parametrize(("text", "entry_id"), NEAR_MISSES, ids=[e for _, e in NEAR_MISSES])
+def test_near_misses_go_to_their_own_entry(index, text, entry_id):
+    matches = diagnose(index, text).matches
+    assert matches and matches[0].entry.id == entry_id, [(m.entry.id, m.score) for m in matches]
+
+
+def test_a_query_never_imports_torch(run_cli):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lazarus.cli import main\n"
+        "sys.argv = ['lazarus', 'RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert 'yaml' not in sys.modules, 'the cached index should not need yaml'\n"
+        "print('clean')\n"
+    )
+    run_cli("warm the cache")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_cli.env, timeout=60)
+    assert result.stdout.strip().endswith("clean"), result.stderr
