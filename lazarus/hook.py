@@ -1,0 +1,223 @@
+"""The remedy right under the traceback: an exception hook, and `python -m lazarus.hook script.py`.
+
+`install()` wraps sys.excepthook and threading.excepthook: the previous hook prints the normal
+traceback, then the remedy for it goes to stderr. `import lazarus.auto` installs it on import;
+`python -m lazarus.hook script.py [args]` runs the script as `python script.py` would, with the
+hook installed.
+
+This module is imported at the start of users' scripts, so it imports nothing heavy: the KB and
+the matcher load only once an exception has arrived, and torch is never imported. The rendering
+helpers here are shared by the other integrations (runner, IPython, pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+# Not `from typing import TYPE_CHECKING`: typing costs more import time than all of this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any, TextIO
+
+    from lazarus.index import Index
+    from lazarus.model import Diagnosis
+
+HOOK_LIMIT = 1  # one remedy under a traceback; more would bury it (LAZARUS_LIMIT raises it)
+HEADERS = {"en": "lazarus knows this error:", "zh": "lazarus 认得这个错误："}
+
+_indexes: dict[tuple[str, ...], Index] = {}
+
+
+# ---------------------------------------------------------------- shared by every integration
+
+
+def hook_limit() -> int:
+    raw = os.environ.get("LAZARUS_LIMIT", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else HOOK_LIMIT
+
+
+def load_index(kb: list[str]) -> Index:
+    """The index, opened once per process: a notebook or a test session asks many times."""
+    key = tuple(kb)
+    if key not in _indexes:
+        from lazarus.cli import open_index
+
+        _indexes[key] = open_index(kb)
+    return _indexes[key]
+
+
+def diagnose_text(text: str, limit: int, kb: list[str]) -> tuple[Index, Diagnosis]:
+    from lazarus.doctor import diagnose
+
+    index = load_index(kb)
+    return index, diagnose(index, text, limit)
+
+
+def wants_color(stream: TextIO) -> bool:
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def plain_matches(index: Index, diagnosis: Diagnosis, lang: str) -> str:
+    from lazarus.doctor import verification_status
+    from lazarus.render import plain_match
+
+    return "\n\n".join(
+        plain_match(m, lang, verification_status(index, m.entry.id), n) for n, m in enumerate(diagnosis.matches, 1)
+    )
+
+
+def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO) -> None:
+    """The matches as the CLI shows them: rich panels on a colour terminal, plain text otherwise."""
+    if not wants_color(stream):
+        stream.write(plain_matches(index, diagnosis, lang) + "\n")
+        stream.flush()
+        return
+    from rich.console import Console
+
+    from lazarus.doctor import verification_status
+    from lazarus.render import rich_match
+
+    console = Console(file=stream)
+    for n, match in enumerate(diagnosis.matches, 1):
+        console.print(rich_match(match, lang, verification_status(index, match.entry.id), n))
+
+
+def remedy_text(text: str, limit: int | None = None, lang: str | None = None, kb: list[str] | None = None) -> str:
+    """Plain text of the confident remedies for `text` under a one-line header; "" when none."""
+    from lazarus.cli import check_lang
+
+    lang = check_lang(lang)
+    index, diagnosis = diagnose_text(text, limit or hook_limit(), kb or [])
+    if not diagnosis.matches:
+        return ""
+    return f"{HEADERS[lang]}\n{plain_matches(index, diagnosis, lang)}"
+
+
+def show_remedy(text: str, stream: TextIO) -> None:
+    """Write the remedy for a traceback to `stream`, or the one-line "no confident match"."""
+    from lazarus.cli import check_lang
+    from lazarus.render import LABELS
+
+    lang = check_lang(None)
+    index, diagnosis = diagnose_text(text, hook_limit(), [])
+    if not diagnosis.matches:
+        stream.write(f"lazarus: {LABELS[lang]['none']}\n")
+        stream.flush()
+        return
+    stream.write(f"\n{HEADERS[lang]}\n")
+    write_matches(index, diagnosis, lang, stream)
+
+
+def internal_error(exc: BaseException, stream: TextIO | None = None) -> None:
+    """A failure inside lazarus is one line; the user's own traceback has already been shown."""
+    try:
+        print(f"lazarus: could not look up a remedy: {type(exc).__name__}: {exc}", file=stream or sys.stderr)
+    except Exception:
+        return  # stderr itself is gone: there is nowhere left to say it
+
+
+# ---------------------------------------------------------------- the hooks
+
+
+def format_exception(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(exc_type, exc, tb))
+
+
+def _remedy_after(exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    if exc_type is None or exc is None or issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+        return
+    try:
+        show_remedy(format_exception(exc_type, exc, tb), sys.stderr)
+    except Exception as failure:
+        internal_error(failure)
+
+
+def _wrap_excepthook(previous: Any) -> Any:
+    def lazarus_excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        previous(exc_type, exc, tb)
+        _remedy_after(exc_type, exc, tb)
+
+    lazarus_excepthook.lazarus_previous = previous  # type: ignore[attr-defined]
+    return lazarus_excepthook
+
+
+def _wrap_threading_hook(previous: Any) -> Any:
+    def lazarus_threading_excepthook(args: Any) -> None:
+        previous(args)
+        _remedy_after(args.exc_type, args.exc_value, args.exc_traceback)
+
+    lazarus_threading_excepthook.lazarus_previous = previous  # type: ignore[attr-defined]
+    return lazarus_threading_excepthook
+
+
+def installed() -> bool:
+    return hasattr(sys.excepthook, "lazarus_previous")
+
+
+def install() -> None:
+    """Wrap sys.excepthook and threading.excepthook; installing twice wraps once."""
+    if not hasattr(sys.excepthook, "lazarus_previous"):
+        sys.excepthook = _wrap_excepthook(sys.excepthook)
+    if not hasattr(threading.excepthook, "lazarus_previous"):
+        threading.excepthook = _wrap_threading_hook(threading.excepthook)
+
+
+def uninstall() -> None:
+    if hasattr(sys.excepthook, "lazarus_previous"):
+        sys.excepthook = sys.excepthook.lazarus_previous
+    if hasattr(threading.excepthook, "lazarus_previous"):
+        threading.excepthook = threading.excepthook.lazarus_previous
+
+
+# ---------------------------------------------------------------- python -m lazarus.hook script.py
+
+USAGE = "usage: python -m lazarus.hook SCRIPT.py [ARGS...]  or  python -m lazarus.hook -m MODULE [ARGS...]"
+
+
+def _user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """Drop the frames of this module and runpy, so the traceback starts in the user's script."""
+    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__ or "runpy" in tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
+def run_script(argv: list[str]) -> int:
+    """Run `argv` (SCRIPT [ARGS] or -m MODULE [ARGS]) as __main__ with the hook installed."""
+    import runpy
+
+    if not argv or argv[0] in ("-h", "--help") or (argv[0] == "-m" and len(argv) < 2):
+        print(USAGE, file=sys.stderr)
+        return 2
+    install()
+    try:
+        if argv[0] == "-m":
+            sys.argv = argv[1:]
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        else:
+            if not os.path.exists(argv[0]):
+                print(f"lazarus: {argv[0]}: no such file", file=sys.stderr)
+                return 2
+            sys.argv = list(argv)
+            sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
+            runpy.run_path(argv[0], run_name="__main__")
+    except (SystemExit, KeyboardInterrupt):
+        raise  # exit and Ctrl-C behave as under plain python
+    except BaseException as exc:
+        # The default hook prints the exception's own __traceback__, not the one passed to it.
+        exc = exc.with_traceback(_user_frames(exc.__traceback__))
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_script(sys.argv[1:]))
