@@ -1,0 +1,176 @@
+"""Accuracy of lazarus on a labelled set of real texts, against two baselines on the same set.
+
+    python tools/evaluate.py [--cases tests/eval/cases.yaml] [--json]
+
+A case is a real text (a pasted log, a traceback, a symptom in English or Chinese) with the
+entry that must rank first, or `expect: null` for a non-PyTorch error that must get no
+confident answer. Prints top-1, top-3, MRR over the PyTorch cases and the abstention rate over
+the others, for lazarus and for two baselines:
+
+- wratio: rapidfuzz WRatio between the whole text and each entry's text (title, symptom,
+  examples, causes, fix, tags, both languages), best first;
+- bm25: Okapi BM25 over the same entry text with the same tokeniser.
+
+Baselines have no notion of confidence, so each gets the score threshold that is best for it on
+this very set (maximising the mean of top-1 and abstention): the comparison flatters them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lazarus.doctor import diagnose  # noqa: E402
+from lazarus.index import Index, build_index  # noqa: E402
+from lazarus.kb import builtin_kb_dir  # noqa: E402
+from lazarus.normalize import normalize, tokens  # noqa: E402
+
+Ranker = Callable[[str], list[tuple[str, float]]]
+
+
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for case in cases:
+        if "file" in case:
+            case["text"] = (path.parent / case["file"]).read_text(encoding="utf-8")
+    return cases
+
+
+def entry_text(entry: Any) -> str:
+    parts = [entry.title, entry.title_zh, entry.symptom, entry.symptom_zh, *entry.examples, *entry.causes]
+    parts += [*entry.causes_zh, entry.fix, entry.fix_zh, " ".join(entry.tags)]
+    return "\n".join(parts)
+
+
+def lazarus_ranker(index: Index) -> Ranker:
+    def rank(text: str) -> list[tuple[str, float]]:
+        return [(m.entry.id, float(m.score)) for m in diagnose(index, text, limit=10).matches]
+
+    return rank
+
+
+def wratio_ranker(index: Index) -> Ranker:
+    from rapidfuzz import fuzz, process
+
+    docs = [normalize(entry_text(e)) for e in index.entries]
+    ids = [e.id for e in index.entries]
+
+    def rank(text: str) -> list[tuple[str, float]]:
+        found = process.extract(normalize(text[-2000:]), docs, scorer=fuzz.WRatio, limit=10)
+        return [(ids[position], float(score)) for _, score, position in found]
+
+    return rank
+
+
+def bm25_ranker(index: Index, k1: float = 1.5, b: float = 0.75) -> Ranker:
+    docs = [Counter(tokens(normalize(entry_text(e)))) for e in index.entries]
+    ids = [e.id for e in index.entries]
+    lengths = [sum(d.values()) for d in docs]
+    average = sum(lengths) / max(len(lengths), 1)
+    frequency: Counter[str] = Counter()
+    for doc in docs:
+        frequency.update(doc.keys())
+    n = len(docs)
+    idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+
+    def rank(text: str) -> list[tuple[str, float]]:
+        query = set(tokens(normalize(text[-2000:])))
+        scores = []
+        for position, doc in enumerate(docs):
+            score = 0.0
+            for term in query:
+                tf = doc.get(term, 0)
+                if tf:
+                    score += idf[term] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[position] / average))
+            if score > 0:
+                scores.append((ids[position], score))
+        scores.sort(key=lambda item: -item[1])
+        return scores[:10]
+
+    return rank
+
+
+def figures(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict], threshold: float) -> dict[str, float]:
+    positives = [(r, c) for r, c in zip(rankings, cases, strict=True) if c["expect"]]
+    negatives = [(r, c) for r, c in zip(rankings, cases, strict=True) if not c["expect"]]
+    top1 = top3 = reciprocal = 0.0
+    for ranking, case in positives:
+        kept = [entry for entry, score in ranking if score >= threshold]
+        if kept[:1] == [case["expect"]]:
+            top1 += 1
+        if case["expect"] in kept[:3]:
+            top3 += 1
+        if case["expect"] in kept:
+            reciprocal += 1 / (kept.index(case["expect"]) + 1)
+    abstained = sum(1 for ranking, _ in negatives if not [s for _, s in ranking if s >= threshold])
+    return {
+        "top1": 100 * top1 / max(len(positives), 1),
+        "top3": 100 * top3 / max(len(positives), 1),
+        "mrr": reciprocal / max(len(positives), 1),
+        "abstention": 100 * abstained / max(len(negatives), 1),
+        "threshold": threshold,
+    }
+
+
+def best_threshold(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict]) -> float:
+    candidates = sorted({score for ranking in rankings for _, score in ranking} | {0.0})
+    return max(candidates, key=lambda t: (lambda f: f["top1"] + f["abstention"])(figures(rankings, cases, t)))
+
+
+def evaluate(cases_path: Path) -> dict[str, dict[str, float]]:
+    index = build_index([], builtin_kb_dir())
+    cases = load_cases(cases_path)
+    results: dict[str, dict[str, float]] = {}
+    for name, ranker in (
+        ("lazarus", lazarus_ranker(index)),
+        ("wratio", wratio_ranker(index)),
+        ("bm25", bm25_ranker(index)),
+    ):
+        rankings = [ranker(case["text"]) for case in cases]
+        threshold = 0.0 if name == "lazarus" else best_threshold(rankings, cases)
+        results[name] = figures(rankings, cases, threshold)
+    results["set"] = {
+        "cases": len(cases),
+        "pytorch": sum(1 for c in cases if c["expect"]),
+        "non_pytorch": sum(1 for c in cases if not c["expect"]),
+        "entries": len(index.entries),
+    }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=Path, default=ROOT / "tests" / "eval" / "cases.yaml")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    results = evaluate(args.cases)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    info = results["set"]
+    print(
+        f"{info['cases']} cases ({info['pytorch']} PyTorch, {info['non_pytorch']} non-PyTorch), "
+        f"{info['entries']} entries"
+    )
+    print(f"{'ranker':10} {'top-1':>7} {'top-3':>7} {'MRR':>6} {'abstain':>8}  threshold")
+    for name in ("lazarus", "wratio", "bm25"):
+        f = results[name]
+        print(
+            f"{name:10} {f['top1']:6.1f}% {f['top3']:6.1f}% {f['mrr']:6.3f} {f['abstention']:7.1f}%  "
+            f"{f['threshold']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
