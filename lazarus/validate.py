@@ -717,6 +717,9 @@ def validate_command(
             "(run `lazarus kb check`)"
         )
     try:
+        for option, target in (("--json", json_path), ("--junit", junit_path)):
+            if target and not Path(target).resolve().parent.is_dir():
+                raise UsageError(f"{option} {target}: its folder does not exist")
         devices_for(device)
         entries = select_entries(loaded.entries, ids, tag)
         run = _run_with_progress(entries, device, jobs, memory_cap_from_env(), err)
