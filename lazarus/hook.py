@@ -50,10 +50,14 @@ def load_index(kb: list[str]) -> Index:
 
 
 def diagnose_text(text: str, limit: int, kb: list[str]) -> tuple[Index, Diagnosis]:
+    """Matches for an error found in program output. Output with no error in it is not a
+    description of a symptom: its fuzzy matches would be noise, so they are dropped."""
     from lazarus.doctor import diagnose
 
     index = load_index(kb)
-    return index, diagnose(index, text, limit)
+    diagnosis = diagnose(index, text, limit)
+    found = tuple(m for m in diagnosis.matches if m.report is None or m.report.kind != "text")
+    return index, diagnosis._replace(matches=found)
 
 
 def wants_color(stream: TextIO) -> bool:
