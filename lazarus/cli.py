@@ -333,6 +333,19 @@ def build_app() -> Any:
         """List all tags with their entry counts."""
         raise typer.Exit(guarded(run_tags, as_json, kb))
 
+    @app.command(context_settings={"allow_interspersed_args": False})
+    def run(
+        command: list[str] = typer.Argument(..., help="The command to run, after --."),
+        limit: int = typer.Option(1, "-n", "--limit", help="How many remedies to show at most."),
+        as_json: bool = typer.Option(False, "--json", help="The diagnosis as one JSON line on stderr."),
+        lang: str = lang_option,
+        kb: list[str] = kb_option,
+    ) -> None:
+        """Run a command, its output passing through; when it fails, diagnose it: lazarus run -- python train.py"""
+        from lazarus.runner import run_command
+
+        raise typer.Exit(guarded(run_command, command, limit, lang, kb, as_json))
+
     @app.command()
     def validate(
         ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Entries to validate (default: all).",

@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 5  # bump when the pickled layout changes
+FORMAT = 6  # bump when the pickled layout changes
 
 
 class Field(NamedTuple):
@@ -28,10 +28,21 @@ class Field(NamedTuple):
     text: str  # normalised
 
 
+class Signature(NamedTuple):
+    """A signature kept as text: compiling every regex at start-up would cost more than a query.
+    `literal` is a substring any match must contain (lower-cased when `folded`), so that most
+    patterns are ruled out by a plain `in` test and only the few left are compiled."""
+
+    entry: int
+    pattern: str
+    literal: str
+    folded: bool
+
+
 class Index(NamedTuple):
     entries: tuple[Entry, ...]
     problems: tuple[KBProblem, ...]
-    signatures: tuple[tuple[int, re.Pattern[str]], ...]
+    signatures: tuple[Signature, ...]
     fields: tuple[Field, ...]
     vocab: tuple[frozenset[str], ...]  # per entry: every human field
     message_vocab: tuple[frozenset[str], ...]  # per entry: symptom and examples, what errors look like
@@ -63,7 +74,11 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
 
     result = load_kb(dirs, builtin)
     entries = result.entries
-    signatures = tuple((i, re.compile(pattern)) for i, entry in enumerate(entries) for pattern in entry.signatures)
+    signatures = tuple(
+        Signature(i, pattern, *required_literal(pattern))
+        for i, entry in enumerate(entries)
+        for pattern in entry.signatures
+    )
     fields: list[Field] = []
     vocab: list[frozenset[str]] = []
     message_vocab: list[frozenset[str]] = []
@@ -104,6 +119,38 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
         records=records,
         dirs=tuple(str(d) for d in [*dirs, builtin]),
     )
+
+
+def required_literal(pattern: str) -> tuple[str, bool]:
+    """The longest run of plain characters every match of `pattern` contains, and whether the
+    pattern ignores case ("" when there is none worth testing)."""
+    try:
+        from re import _constants as constants  # type: ignore[attr-defined]
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as constants  # type: ignore[no-redef]
+        import sre_parse as parser  # type: ignore[no-redef]
+
+    parsed = parser.parse(pattern)
+    folded = bool(parsed.state.flags & re.IGNORECASE)
+    best, run = "", []
+    for op, arg in parsed:
+        if op == constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len("".join(run)) > len(best):
+            best = "".join(run)
+        run = []
+        if op == constants.SUBPATTERN and arg[1] == 0 and arg[2] == 0:
+            # A plain group: its own literal counts when it is one straight sequence.
+            inner = "".join(chr(a) for o, a in arg[-1] if o == constants.LITERAL)
+            if len(inner) == len(arg[-1]) and len(inner) > len(best):
+                best = inner
+    if len("".join(run)) > len(best):
+        best = "".join(run)
+    if len(best) < 4:
+        return "", folded
+    return (best.lower() if folded else best), folded
 
 
 def cache_dir() -> Path:

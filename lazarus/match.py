@@ -46,10 +46,17 @@ def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
 
 def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
     """Entries whose signatures occur in the error text (each entry once, first pattern that hits)."""
+    import re
+
     hits: dict[int, str] = {}
-    for entry_index, pattern in index.signatures:
-        if entry_index not in hits and pattern.search(text):
-            hits[entry_index] = pattern.pattern
+    lowered = text.lower()
+    for signature in index.signatures:
+        if signature.entry in hits:
+            continue
+        if signature.literal and signature.literal not in (lowered if signature.folded else text):
+            continue
+        if re.search(signature.pattern, text):  # compiled once per process by re's own cache
+            hits[signature.entry] = signature.pattern
     return list(hits.items())
 
 
@@ -65,6 +72,13 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
 
     query = normalize(text[-MAX_FUZZY_CHARS:])
     words = set(tokens(query))
+    if as_error:
+        # The exception's class (KeyError, RuntimeError) says little: every library raises them;
+        # nor do the digits of an error message: they are sizes and indices.
+        words.discard(normalize(text.split(":", 1)[0]))
+        words = {w for w in words if not w.isdigit()}
+        if not words:
+            return {}
     if not words:
         return {}
     weights = {w: index.idf.get(w, index.unknown_idf) for w in words}
@@ -83,6 +97,7 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     scores: dict[int, float] = {}
     for entry_index, vocab in enumerate(vocabularies):
         covered = sum(weight for word, weight in weights.items() if word in vocab) / total
+        covered *= min(1.0, len(words) / 3)  # one or two words covered prove little
         value = 100 * (0.6 * covered + 0.4 * similarity.get(entry_index, 0.0) / 100)
         if value > 0:
             scores[entry_index] = value
