@@ -48,9 +48,12 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
 _EXC_INSIDE = re.compile(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
 _IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
 _WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
+# A line that names an error class without the `Name: message` form; a bare
+# `file.py:12: RuntimeError` names one but says nothing, so something must follow it.
+# So does a logger's error label (`ERROR: ...`, `error: ...`, `FATAL`).
+_ERROR_WORD = re.compile(r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)|\b(?:ERROR|FATAL|CRITICAL)\b|\berror:")
 _ERROR_LINE = re.compile(
-    r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)"  # a bare `file.py:12: RuntimeError` names, it does not say
-    r"|\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
+    r"\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
     r"|out of memory|nan|inf|failed|failure)\b",
     re.IGNORECASE,
 )
@@ -136,16 +139,45 @@ def extract(text: str) -> list[ErrorReport]:
     signals = [r for r in after if r.kind == "signal"]
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
-    if ordered:
+    if any(report.kind in EXCEPTION_KINDS - {"log-line"} for report in ordered):
         return ordered
-    stripped = "\n".join(line for line in lines if line.strip()).strip()
-    if not stripped:
-        return []
-    return [ErrorReport(text=stripped[-MAX_MESSAGE_CHARS:], line=_last_line(stripped), line_number=0, kind="text")]
+    # No exception: a description, or a log whose lines only mention trouble. The whole text is
+    # ranked as a description, and so are its first lines (an issue's title, a question) unless
+    # the text is a log.
+    return ordered + _descriptions(lines, titles=not ordered)
+
+
+# Reports ranked as error messages; "text" reports are ranked as descriptions.
+EXCEPTION_KINDS = frozenset({"exception", "worker-exception", "chained", "error-line", "warning", "signal", "log-line"})
+MAX_DESCRIPTION_LINES = 3
+MAX_DESCRIPTION_TEXT_LINES = 25
+
+
+def _descriptions(lines: list[str], titles: bool) -> list[ErrorReport]:
+    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
+    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
+        return []  # a long text with no exception in it is a log, not somebody's description
+    whole = "\n".join(line for _, line in kept)
+    reports = [ErrorReport(text=whole[-MAX_MESSAGE_CHARS:], line=_last_line(whole), line_number=0, kind="text")]
+    if titles and len(kept) > 1:
+        reports += [
+            ErrorReport(text=line[:MAX_MESSAGE_CHARS], line=line[:300], line_number=n, kind="text")
+            for n, line in kept[:MAX_DESCRIPTION_LINES]
+            if len(line) >= 8
+        ]
+    return reports
 
 
 def _root_first(report: ErrorReport) -> tuple[int, int]:
-    rank = {"worker-exception": 0, "signal": 1, "error-line": 2, "chained": 3, "exception": 4, "warning": 5}
+    rank = {
+        "worker-exception": 0,
+        "signal": 1,
+        "error-line": 2,
+        "chained": 3,
+        "exception": 4,
+        "warning": 5,
+        "log-line": 6,
+    }
     return (rank.get(report.kind, 6), report.line_number)
 
 
@@ -303,7 +335,11 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
         return report, after
     if _SIGNAL_LINE.search(stripped):
         return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal"), i + 1
-    if _ERROR_LINE.search(stripped[:300]):
+    if _ERROR_WORD.search(stripped[:300]):
         report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="error-line")
+        return report, i + 1
+    if _ERROR_LINE.search(stripped[:300]):
+        # Only a keyword (error, nan, failed...): a log line or a description, not an exception.
+        report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="log-line")
         return report, i + 1
     return None, i + 1

@@ -81,7 +81,8 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
     except (OSError, UnicodeDecodeError) as exc:
         return None, [KBProblem(where, "", f"cannot read: {exc}")]
     try:
-        data = yaml.safe_load(raw_text)
+        # The C implementation of the safe loader when PyYAML has it: same rules, ten times faster.
+        data = yaml.load(raw_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "yaml"

@@ -6,6 +6,7 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 
 from __future__ import annotations
 
+from lazarus.extract import EXCEPTION_KINDS
 from lazarus.index import Index
 from lazarus.model import ErrorReport, Match
 from lazarus.normalize import normalize, tokens
@@ -23,13 +24,18 @@ ERROR_FUZZY_HANDICAP = 15
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
     """The confident matches for these reports, best first, one per entry."""
     best: dict[int, Match] = {}
-    for position, report in enumerate(reports[:MAX_REPORTS]):
-        fuzzy = fuzzy_scores(index, report.text, as_error=report.kind != "text")
+    errors_seen = 0
+    for report in reports[:MAX_REPORTS]:
+        is_error = report.kind in EXCEPTION_KINDS
+        # Later errors in a log are less likely the one that matters; descriptions are all equal.
+        position = errors_seen if is_error else 0
+        errors_seen += is_error
+        fuzzy = fuzzy_scores(index, report.text, as_error=is_error)
         for entry_index, pattern in signature_hits(index, report.text):
             strength = max(SIGNATURE_FLOOR, 92 + fuzzy.get(entry_index, 0.0) * 0.08 - 2 * position)
             match = Match(index.entries[entry_index], min(round(strength), 100), "signature", report, pattern, strength)
             _keep(best, entry_index, match)
-        handicap = ERROR_FUZZY_HANDICAP if report.kind != "text" else 0
+        handicap = ERROR_FUZZY_HANDICAP if is_error else 0
         for entry_index, value in fuzzy.items():
             strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
             match = Match(index.entries[entry_index], round(strength), "fuzzy", report, strength=strength)

@@ -40,10 +40,6 @@ def timed(command: list[str], stdin_path: str | None = None) -> tuple[float, int
     return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
 
 
-def median_of(command: list[str], runs: int) -> float:
-    return statistics.median(timed(command)[0] for _ in range(runs))
-
-
 def make_log(path: Path, megabytes: int) -> None:
     line = "epoch 3 step 1234 | loss 0.4321 | lr 3.0e-04 | grad_norm 1.234 | 12.3 it/s\n" * 1000
     block = line.encode()
@@ -63,9 +59,17 @@ def main() -> None:
     lazarus = lazarus_command()
 
     timed([*lazarus, QUERY])  # warm the index cache once, as any user's second query finds it
-    baseline = median_of([sys.executable, "-c", "pass"], args.runs)
-    query = median_of([*lazarus, QUERY], args.runs)
-    prose = median_of([*lazarus, "loss is nan after a few epochs"], args.runs)
+    # Interleaved, so that a busy machine slows all three alike and the ratio stays fair.
+    samples: dict[str, list[float]] = {"baseline": [], "query": [], "prose": []}
+    commands = {
+        "baseline": [sys.executable, "-c", "pass"],
+        "query": [*lazarus, QUERY],
+        "prose": [*lazarus, "loss is nan after a few epochs"],
+    }
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            samples[name].append(timed(command)[0])
+    baseline, query, prose = (statistics.median(samples[name]) for name in ("baseline", "query", "prose"))
     print(f"python -c pass          median {baseline * 1000:7.1f} ms  ({args.runs} runs)")
     print(f"lazarus '<message>'     median {query * 1000:7.1f} ms  = {query / baseline:.2f}x python (target <= 6x)")
     print(f"lazarus '<prose>'       median {prose * 1000:7.1f} ms  = {prose / baseline:.2f}x python")

@@ -5,8 +5,9 @@
 A case is a real text (a pasted log, a traceback, a symptom in English or Chinese) with the
 entry that must rank first, or `expect: null` for a non-PyTorch error that must get no
 confident answer. A real PyTorch text that no entry covers yet has `expect: uncovered`: it is
-kept in the set as a to-do list for new entries, left out of every figure, and counted. Prints top-1, top-3, MRR over the PyTorch cases and the abstention rate over
-the others, for lazarus and for two baselines:
+kept in the set as a to-do list for new entries, left out of every figure, and counted.
+Prints top-1, top-3, MRR over the PyTorch cases and the abstention rate over the others, for
+lazarus and for two baselines:
 
 - wratio: rapidfuzz WRatio between the whole text and each entry's text (title, symptom,
   examples, causes, fix, tags, both languages), best first;
