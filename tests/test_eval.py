@@ -7,7 +7,6 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +16,9 @@ KINDS = {"log", "error", "prose-en", "prose-zh", "non-pytorch"}
 TOP1_TARGET = 92.0
 TOP3_TARGET = 98.0
 ABSTENTION_TARGET = 95.0
+# Measured on 2026-11-22 with 105 entries: top-1 72.7 %, top-3 77.9 %, abstention 100 %.
+TOP1_FLOOR = 72.0
+TOP3_FLOOR = 77.0
 
 
 def load_evaluate():
@@ -54,16 +56,14 @@ def test_eval_set_is_well_formed():
         assert (case["expect"] is None) == (case["kind"] == "non-pytorch"), where
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="lazarus is below target on the real set (at 3f7c4e5, 105 entries: top-1 73.4%, top-3 77.9%, "
-    "abstention 75.0%): it misses most symptoms described in prose and answers some non-PyTorch logs",
-)
-def test_eval_figures_reach_targets():
+def test_eval_figures_hold_their_floor():
+    """A ratchet: the figures measured when this floor was set, which must not fall. Issue 4's
+    targets (top-1 >= 92 %, top-3 >= 98 %, abstention >= 95 %) are not reached yet: when they
+    are, raise the floors to them (TOP1_TARGET and friends above)."""
     result = figures()
     lazarus = result["lazarus"]
-    assert lazarus["top1"] >= TOP1_TARGET, result
-    assert lazarus["top3"] >= TOP3_TARGET, result
+    assert lazarus["top1"] >= TOP1_FLOOR, result
+    assert lazarus["top3"] >= TOP3_FLOOR, result
     assert lazarus["abstention"] >= ABSTENTION_TARGET, result
-    assert lazarus["top1"] > result["wratio"]["top1"], result
-    assert lazarus["top1"] > result["bm25"]["top1"], result
+    assert lazarus["top1"] >= result["wratio"]["top1"] + 10, result
+    assert lazarus["top1"] >= result["bm25"]["top1"] + 10, result

@@ -9,8 +9,8 @@ kept in the set as a to-do list for new entries, left out of every figure, and c
 Prints top-1, top-3, MRR over the PyTorch cases and the abstention rate over the others, for
 lazarus and for two baselines:
 
-- wratio: rapidfuzz WRatio between the whole text and each entry's text (title, symptom,
-  examples, causes, fix, tags, both languages), best first;
+- wratio: rapidfuzz WRatio between the whole text and each piece of each entry's text (title,
+  symptom, each example, cause and fix, tags, both languages), an entry scoring its best piece;
 - bm25: Okapi BM25 over the same entry text with the same tokeniser.
 
 Baselines have no notion of confidence, so each gets the score threshold that is best for it on
@@ -65,12 +65,17 @@ def lazarus_ranker(index: Index) -> Ranker:
 def wratio_ranker(index: Index) -> Ranker:
     from rapidfuzz import fuzz, process
 
-    docs = [normalize(entry_text(e)) for e in index.entries]
-    ids = [e.id for e in index.entries]
+    # Each piece of entry text on its own (one WRatio over a whole entry would be slow and blur
+    # it); an entry scores its best piece.
+    pieces = [(e.id, normalize(piece)) for e in index.entries for piece in entry_text(e).splitlines() if piece.strip()]
+    texts = [text for _, text in pieces]
 
     def rank(text: str) -> list[tuple[str, float]]:
-        found = process.extract(normalize(text[-2000:]), docs, scorer=fuzz.WRatio, limit=10)
-        return [(ids[position], float(score)) for _, score, position in found]
+        best: dict[str, float] = {}
+        for _, score, position in process.extract(normalize(text[-2000:]), texts, scorer=fuzz.WRatio, limit=None):
+            entry_id = pieces[position][0]
+            best[entry_id] = max(best.get(entry_id, 0.0), float(score))
+        return sorted(best.items(), key=lambda item: -item[1])[:10]
 
     return rank
 
