@@ -78,13 +78,13 @@ def clean_query(words: list[str]) -> str:
 
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str) -> int:
     from lazarus.doctor import verification_status
-    from lazarus.render import LABELS, dumps, localized_status, match_json, plain_match, rich_match
+    from lazarus.render import LABELS, dumps, error_json, localized_status, match_json, plain_match, rich_match
 
     statuses = {m.entry.id: localized_status(verification_status(index, m.entry.id), lang) for m in diagnosis.matches}
     if as_json:
         payload: dict[str, Any] = {
             "query": label,
-            "error": _primary_error(diagnosis),
+            "error": error_json(diagnosis),
             "matches": [match_json(m, lang, statuses[m.entry.id]) for m in diagnosis.matches],
         }
         out(dumps(payload))
@@ -99,13 +99,6 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     else:
         out("\n\n".join(plain_match(m, lang, statuses[m.entry.id], n) for n, m in enumerate(diagnosis.matches, 1)))
     return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
-
-
-def _primary_error(diagnosis: Diagnosis) -> dict[str, Any] | None:
-    if not diagnosis.reports or diagnosis.reports[0].kind == "text":
-        return None
-    report = diagnosis.reports[0]
-    return {"text": report.text, "line": report.line, "kind": report.kind, "user_frame": report.user_frame}
 
 
 # ---------------------------------------------------------------- commands as plain functions

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lazarus.model import Entry, Match
+from lazarus.model import Diagnosis, Entry, Match
 
 LABELS = {
     "en": {
@@ -114,6 +114,14 @@ def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
     )
     order = ["id", "title", "score", "via", "tags", "signatures", "symptom", "matched_line"]
     return {key: data[key] for key in order} | {k: v for k, v in data.items() if k not in order}
+
+
+def error_json(diagnosis: Diagnosis | None) -> dict[str, Any] | None:
+    """The error that matters most in a diagnosis, or None when the input was a description."""
+    if diagnosis is None or not diagnosis.reports or diagnosis.reports[0].kind == "text":
+        return None
+    report = diagnosis.reports[0]
+    return {"text": report.text, "line": report.line, "kind": report.kind, "user_frame": report.user_frame}
 
 
 def dumps(data: Any) -> str:

@@ -353,7 +353,7 @@ def report_failure(
 ) -> None:
     """The diagnosis, on stderr after the command's output."""
     from lazarus.hook import diagnose_text, write_matches
-    from lazarus.render import LABELS, match_json
+    from lazarus.render import LABELS, error_json, match_json
 
     text = tail.text()
     if os.WIFSIGNALED(outcome.status):
@@ -367,7 +367,7 @@ def report_failure(
             "command": argv,
             "exit_code": exit_code(outcome.status),
             "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
-            "error": _primary_error(diagnosis),
+            "error": error_json(diagnosis),
             "matches": [match_json(m, lang, verification_status(index, m.entry.id)) for m in matches],
         }
         # One line, the last one on stderr: easy to pick out after the command's own output.
@@ -383,13 +383,6 @@ def report_failure(
         return
     assert index is not None and diagnosis is not None
     write_matches(index, diagnosis, lang, sys.stderr)
-
-
-def _primary_error(diagnosis: Any) -> dict[str, Any] | None:
-    if diagnosis is None or not diagnosis.reports or diagnosis.reports[0].kind == "text":
-        return None
-    report = diagnosis.reports[0]
-    return {"text": report.text, "line": report.line, "kind": report.kind, "user_frame": report.user_frame}
 
 
 # ---------------------------------------------------------------- the command
