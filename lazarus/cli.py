@@ -405,6 +405,9 @@ def guarded(command: Any, *args: Any) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "_LAZARUS_COMPLETE" in os.environ:  # the shell asking for completions: typer answers
+        build_app()(args=argv, prog_name="lazarus")
+        return
     if not argv and not sys.stdin.isatty():
         argv = ["diagnose"]
     if argv and argv[0] not in COMMANDS:

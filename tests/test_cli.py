@@ -223,3 +223,14 @@ def test_cache_is_rebuilt_when_an_entry_changes(run_cli, tmp_path):
     path.write_text(yaml.safe_dump(data | {"title": "second, longer title"}), encoding="utf-8")
     second = json.loads(run_cli("--kb", str(mine), "--json", BN_ERROR).stdout)["matches"][0]["title"]
     assert (first, second) == ("first title", "second, longer title")
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [("lazarus show batchnorm-b", "2", "batchnorm-batch-of-one"), ("lazarus tag 850", "2", "8502"),
+     ("lazarus diag", "1", "diagnose")],
+)
+def test_shell_completion_of_commands_ids_and_tags(run_cli, words, cword, expected):
+    env = {"_LAZARUS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    result = run_cli(env=env, input="")
+    assert expected in result.stdout.split(), (result.stdout, result.stderr)
