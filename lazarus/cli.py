@@ -206,8 +206,7 @@ def run_kb_check(as_json: bool, kb: list[str]) -> int:
     for directory in kb:
         if not os.path.isdir(directory):
             raise UsageError(f"--kb {directory}: no such folder")
-    folders = kb_folders(kb)
-    result = load_kb(folders[:-1], folders[-1])
+    result = load_kb(*kb_folders(kb))
     if as_json:
         problems = [{"path": p.path, "field": p.field, "message": p.message} for p in result.problems]
         out(dumps({"entries": len(result.entries), "problems": problems}))

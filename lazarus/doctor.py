@@ -8,11 +8,11 @@ from lazarus.extract import extract
 from lazarus.index import Index, load_index
 from lazarus.match import rank
 from lazarus.model import Diagnosis
-from lazarus.paths import builtin_kb_dir, user_kb_dirs
+from lazarus.paths import builtin_kb_dir, use_builtin_kb, user_kb_dirs
 
 
 def open_index(kb_dirs: list[str] | None = None, use_cache: bool = True) -> Index:
-    return load_index(user_kb_dirs(kb_dirs or []), builtin_kb_dir(), use_cache=use_cache)
+    return load_index(*kb_folders(kb_dirs), use_cache=use_cache)
 
 
 def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
@@ -42,5 +42,6 @@ def tag_counts(index: Index) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def kb_folders(kb_dirs: list[str] | None = None) -> list[Path]:
-    return [*user_kb_dirs(kb_dirs or []), builtin_kb_dir()]
+def kb_folders(kb_dirs: list[str] | None = None) -> tuple[list[Path], Path | None]:
+    """The user's folders in lookup order, and the built-in KB unless LAZARUS_NO_BUILTIN is set."""
+    return user_kb_dirs(kb_dirs or []), builtin_kb_dir() if use_builtin_kb() else None

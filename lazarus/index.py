@@ -62,7 +62,7 @@ FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")
 MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error message is compared to
 
 
-def build_index(dirs: list[Path], builtin: Path) -> Index:
+def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     from lazarus.kb import load_kb
 
     try:
@@ -106,7 +106,8 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
         document_frequency.update(words)
     n = max(len(entries), 1)
     idf = {word: math.log(1 + n / count) for word, count in document_frequency.items()}
-    records = load_records([*dirs, builtin])
+    folders = [*dirs, builtin] if builtin is not None else list(dirs)
+    records = load_records(folders)
     return Index(
         entries=entries,
         problems=result.problems,
@@ -117,7 +118,7 @@ def build_index(dirs: list[Path], builtin: Path) -> Index:
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
         records=records,
-        dirs=tuple(str(d) for d in [*dirs, builtin]),
+        dirs=tuple(str(d) for d in folders),
     )
 
 
@@ -180,7 +181,7 @@ def fingerprint(dirs: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def load_index(dirs: list[Path], builtin: Path, use_cache: bool = True) -> Index:
+def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -> Index:
     """The index for these folders, from the cache when nothing changed since it was built.
 
     The cache file is named after the folders; inside, the full fingerprint (every file's path,
@@ -188,7 +189,7 @@ def load_index(dirs: list[Path], builtin: Path, use_cache: bool = True) -> Index
     """
     if not use_cache:
         return build_index(dirs, builtin)
-    folders = [*dirs, builtin]
+    folders = [*dirs, builtin] if builtin is not None else list(dirs)
     stamp = fingerprint(folders)
     name = zlib.crc32("\0".join(str(d) for d in folders).encode())
     path = cache_dir() / f"index-{name:08x}.pickle"

@@ -19,6 +19,7 @@ FUZZY_CEILING = 79
 # An error message no signature knows must resemble an entry's examples more closely than a
 # description must resemble an entry's text: real errors of other tools share many words.
 ERROR_FUZZY_HANDICAP = 15
+UNKNOWN_PROSE_WEIGHT = 2.0
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
@@ -87,7 +88,11 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
             return {}
     if not words:
         return {}
-    weights = {w: index.idf.get(w, index.unknown_idf) for w in words}
+    # In an error message, words no entry uses are the best sign that it comes from another
+    # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
+    # ..."): they weigh little, but a text made of nothing else is still not ours.
+    unknown = index.unknown_idf if as_error else UNKNOWN_PROSE_WEIGHT
+    weights = {w: index.idf.get(w, unknown) for w in words}
     total = sum(weights.values())
     if as_error:
         positions = [n for n, f in enumerate(index.fields) if f.name.startswith(("example", "symptom"))]

@@ -19,6 +19,11 @@ def builtin_kb_dir() -> Path:
     return here.parent / "kb"
 
 
+def use_builtin_kb() -> bool:
+    """False when LAZARUS_NO_BUILTIN is set: only the user's folders, e.g. to try a KB alone."""
+    return not os.environ.get("LAZARUS_NO_BUILTIN")
+
+
 def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
     """User folders, searched before the built-in KB: `--kb` first, then `LAZARUS_KB`."""
     dirs = [Path(d) for d in cli_dirs]
