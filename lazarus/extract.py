@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport
 
 MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
@@ -17,8 +18,8 @@ MAX_MESSAGE_LINES = 24
 MAX_MESSAGE_CHARS = 4096
 NEARBY_LINES = 40  # error lines this close before a traceback belong to its failure
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_PREFIX = re.compile(
+_ANSI = lazy(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_PREFIX = lazy(
     r"^(?:\s*\[(?:rank|default|local_rank|worker)\d+\]:\s?"  # torchrun / DDP rank prefixes
     r"|E {2,}|E\t"  # pytest's failure lines
     r"|\d+: (?=\S)(?=Traceback|\s*File|\[|[A-Z]\w*(?:Error|Exception))"  # `0: ` torchrun node prefix
@@ -26,38 +27,38 @@ _PREFIX = re.compile(
 )
 _PREFIX_STARTS = frozenset("[E0123456789")
 # Searched, not anchored: progress bars often leave the header glued to the end of their line.
-_TRACEBACK = re.compile(r"(?:^|\W)(Original )?Traceback \(most recent call last\)")
-_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
-_IPYTHON_FRAME = re.compile(
+_TRACEBACK = lazy(r"(?:^|\W)(Original )?Traceback \(most recent call last\)")
+_FRAME = lazy(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+_IPYTHON_FRAME = lazy(
     r"^(?:Cell (?P<cell>In ?\[\d*\]), line (?P<line>\d+)|(?P<path>[^\s]+\.py):(?P<pyline>\d+)"
     r"|(?P<old>\S+) in [\w<>.]+\()"
 )
-_CHAIN = re.compile(
+_CHAIN = lazy(
     r"^\s*(During handling of the above exception, another exception occurred:"
     r"|The above exception was the direct cause of the following exception:)"
 )
 _QUALNAME = r"(?:[A-Za-z_]\w*\.){0,6}[A-Za-z_]\w*"
 # After a traceback's frames, any `Name: message` or bare `Name` line ends it.
-_EXC_AFTER_FRAMES = re.compile(rf"^(?P<type>{_QUALNAME})(?::\s?(?P<msg>.*))?$")
+_EXC_AFTER_FRAMES = lazy(rf"^(?P<type>{_QUALNAME})(?::\s?(?P<msg>.*))?$")
 # Anywhere else, only names that look like exceptions count.
-_EXC_NAMED = re.compile(
+_EXC_NAMED = lazy(
     rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Exit|Interrupt|Warning|Failed|Failure|Fault))"
     r"(?::\s?(?P<msg>.*))?$"
 )
-_MARKDOWN_LINK = re.compile(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
-_EXC_INSIDE = re.compile(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
-_IPYTHON_EXC = re.compile(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
-_WARNING_LINE = re.compile(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
+_MARKDOWN_LINK = lazy(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
+_EXC_INSIDE = lazy(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
+_IPYTHON_EXC = lazy(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
+_WARNING_LINE = lazy(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
 # A line that names an error class without the `Name: message` form; a bare
 # `file.py:12: RuntimeError` names one but says nothing, so something must follow it.
 # So does a logger's error label (`ERROR: ...`, `error: ...`, `FATAL`).
-_ERROR_WORD = re.compile(r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)|\b(?:ERROR|FATAL|CRITICAL)\b|\berror:")
-_ERROR_LINE = re.compile(
+_ERROR_WORD = lazy(r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)|\b(?:ERROR|FATAL|CRITICAL)\b|\berror:")
+_ERROR_LINE = lazy(
     r"\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
     r"|out of memory|nan|inf|failed|failure)\b",
     re.IGNORECASE,
 )
-_SIGNAL_LINE = re.compile(
+_SIGNAL_LINE = lazy(
     r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?\s*$"
     r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
     re.IGNORECASE,
@@ -89,7 +90,7 @@ def _has_hint(line: str) -> bool:
     return any(hint in low for hint in _HINTS)
 
 
-_DROP_FRAME = re.compile(
+_DROP_FRAME = lazy(
     r"(?:site-packages|dist-packages|[\\/]torch[\\/]|[\\/]lib[\\/]python\d|<frozen |"
     r"[\\/]Lib[\\/]|^<string>$|^<stdin>$|[\\/]multiprocessing[\\/]|[\\/]runpy\.py$)"
 )

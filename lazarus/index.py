@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 6  # bump when the pickled layout changes
+FORMAT = 8  # bump when the pickled layout changes
 
 
 class Field(NamedTuple):
@@ -44,8 +44,10 @@ class Index(NamedTuple):
     problems: tuple[KBProblem, ...]
     signatures: tuple[Signature, ...]
     fields: tuple[Field, ...]
-    vocab: tuple[frozenset[str], ...]  # per entry: every human field
-    message_vocab: tuple[frozenset[str], ...]  # per entry: symptom and examples, what errors look like
+    # Inverted: word -> bitmask of the entries that use it (bit i: entry i). One small int per
+    # word keeps the cached index small and quick to load, however many entries share a word.
+    vocab: dict[str, int]  # every human field
+    message_vocab: dict[str, int]  # symptoms and examples: what errors look like
     idf: dict[str, float]
     unknown_idf: float
     records: dict[str, list]  # entry id -> verification records
@@ -105,7 +107,11 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     for words in vocab:
         document_frequency.update(words)
     n = max(len(entries), 1)
-    idf = {word: math.log(1 + n / count) for word, count in document_frequency.items()}
+    vocab_masks = _inverted(vocab)
+    # The same string objects as keys of every table: pickle then stores each word once.
+    idf = {word: math.log(1 + n / document_frequency[word]) for word in vocab_masks}
+    canonical = {word: word for word in vocab_masks}
+    message_masks = {canonical.get(word, word): mask for word, mask in _inverted(message_vocab).items()}
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
     records = load_records(folders)
     return Index(
@@ -113,13 +119,22 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
         problems=result.problems,
         signatures=signatures,
         fields=tuple(fields),
-        vocab=tuple(vocab),
-        message_vocab=tuple(message_vocab),
+        vocab=vocab_masks,
+        message_vocab=message_masks,
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
         records=records,
         dirs=tuple(str(d) for d in folders),
     )
+
+
+def _inverted(per_entry: list[frozenset[str]]) -> dict[str, int]:
+    masks: dict[str, int] = {}
+    for entry_index, words in enumerate(per_entry):
+        bit = 1 << entry_index
+        for word in words:
+            masks[word] = masks.get(word, 0) | bit
+    return masks
 
 
 def required_literal(pattern: str) -> tuple[str, bool]:

@@ -23,21 +23,31 @@ UNKNOWN_PROSE_WEIGHT = 2.0
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
-    """The confident matches for these reports, best first, one per entry."""
+    """The confident matches for these reports, best first, one per entry.
+
+    When any signature hits, only signature matches are answers: a fuzzy neighbour of a known
+    error is noise, and skipping fuzzy ranking keeps the common case fast.
+    """
+    reports = reports[:MAX_REPORTS]
+    hits = [signature_hits(index, report.text) for report in reports]
+    signatures_hit = any(hits)
     best: dict[int, Match] = {}
     errors_seen = 0
-    for report in reports[:MAX_REPORTS]:
+    for report, report_hits in zip(reports, hits, strict=True):
         is_error = report.kind in EXCEPTION_KINDS
         # Later errors in a log are less likely the one that matters; descriptions are all equal.
         position = errors_seen if is_error else 0
         errors_seen += is_error
-        fuzzy = fuzzy_scores(index, report.text, as_error=is_error)
-        for entry_index, pattern in signature_hits(index, report.text):
-            strength = max(SIGNATURE_FLOOR, 92 + fuzzy.get(entry_index, 0.0) * 0.08 - 2 * position)
-            match = Match(index.entries[entry_index], min(round(strength), 100), "signature", report, pattern, strength)
-            _keep(best, entry_index, match)
+        if signatures_hit:
+            # Ties between signature hits go to the entry whose words the error shares most.
+            coverage = coverage_scores(index, report.text, as_error=is_error) if report_hits else {}
+            for entry_index, pattern in report_hits:
+                strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
+                entry, score = index.entries[entry_index], min(round(strength), 100)
+                _keep(best, entry_index, Match(entry, score, "signature", report, pattern, strength))
+            continue
         handicap = ERROR_FUZZY_HANDICAP if is_error else 0
-        for entry_index, value in fuzzy.items():
+        for entry_index, value in fuzzy_scores(index, report.text, as_error=is_error).items():
             strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
             match = Match(index.entries[entry_index], round(strength), "fuzzy", report, strength=strength)
             _keep(best, entry_index, match)
@@ -67,9 +77,42 @@ def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
     return list(hits.items())
 
 
+def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
+    """The query's words with their weights (idf; words no entry uses get their own weight)."""
+    words = set(tokens(normalize(text[-MAX_FUZZY_CHARS:])))
+    if as_error:
+        # The exception's class (KeyError, RuntimeError) says little: every library raises them;
+        # nor do the digits of an error message: they are sizes and indices.
+        words.discard(normalize(text.split(":", 1)[0]))
+        words = {w for w in words if not w.isdigit()}
+    # In an error message, words no entry uses are the best sign that it comes from another
+    # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
+    # ..."): they weigh little, but a text made of nothing else is still not ours.
+    unknown = index.unknown_idf if as_error else UNKNOWN_PROSE_WEIGHT
+    return {w: index.idf.get(w, unknown) for w in words}
+
+
+def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
+    """0-1 per entry: the share of the query's weighted words that the entry uses."""
+    weights = query_words(index, text, as_error)
+    total = sum(weights.values())
+    if not total:
+        return {}
+    vocabularies = index.message_vocab if as_error else index.vocab
+    covered: dict[int, float] = {}
+    for word, weight in weights.items():
+        mask = vocabularies.get(word, 0)
+        while mask:
+            low = mask & -mask
+            entry_index = low.bit_length() - 1
+            covered[entry_index] = covered.get(entry_index, 0.0) + weight
+            mask ^= low
+    damping = min(1.0, len(weights) / 3)  # one or two words covered prove little
+    return {entry_index: value / total * damping for entry_index, value in covered.items()}
+
+
 def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
-    """0-100 per entry: how much of the query's weighted vocabulary the entry covers, blended with
-    the best rapidfuzz WRatio against its fields.
+    """0-100 per entry: word coverage blended with the best rapidfuzz WRatio against its fields.
 
     A description is compared with everything an entry says (titles, symptoms, examples, causes,
     fixes, tags, in both languages). An error message is compared only with what errors look
@@ -77,39 +120,20 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     """
     from rapidfuzz import fuzz, process
 
-    query = normalize(text[-MAX_FUZZY_CHARS:])
-    words = set(tokens(query))
-    if as_error:
-        # The exception's class (KeyError, RuntimeError) says little: every library raises them;
-        # nor do the digits of an error message: they are sizes and indices.
-        words.discard(normalize(text.split(":", 1)[0]))
-        words = {w for w in words if not w.isdigit()}
-        if not words:
-            return {}
-    if not words:
+    coverage = coverage_scores(index, text, as_error)
+    if not coverage:
         return {}
-    # In an error message, words no entry uses are the best sign that it comes from another
-    # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
-    # ..."): they weigh little, but a text made of nothing else is still not ours.
-    unknown = index.unknown_idf if as_error else UNKNOWN_PROSE_WEIGHT
-    weights = {w: index.idf.get(w, unknown) for w in words}
-    total = sum(weights.values())
+    query = normalize(text[-MAX_FUZZY_CHARS:])
     if as_error:
         positions = [n for n, f in enumerate(index.fields) if f.name.startswith(("example", "symptom"))]
-        vocabularies = index.message_vocab
     else:
         positions = list(range(len(index.fields)))
-        vocabularies = index.vocab
     choices = [index.fields[n].text for n in positions]
     similarity: dict[int, float] = {}
     for _, score, position in process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40):
         entry_index = index.fields[positions[position]].entry
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
-    scores: dict[int, float] = {}
-    for entry_index, vocab in enumerate(vocabularies):
-        covered = sum(weight for word, weight in weights.items() if word in vocab) / total
-        covered *= min(1.0, len(words) / 3)  # one or two words covered prove little
-        value = 100 * (0.6 * covered + 0.4 * similarity.get(entry_index, 0.0) / 100)
-        if value > 0:
-            scores[entry_index] = value
-    return scores
+    return {
+        entry_index: 100 * (0.6 * coverage.get(entry_index, 0.0) + 0.4 * similarity.get(entry_index, 0.0) / 100)
+        for entry_index in coverage.keys() | similarity.keys()
+    }

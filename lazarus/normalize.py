@@ -5,10 +5,10 @@ Only fuzzy ranking sees normalised text; signatures run on the error as extracte
 
 from __future__ import annotations
 
-import re
+from lazarus.lazyre import LazyPattern, lazy
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
+_RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
+    (lazy(pattern), replacement)
     for pattern, replacement in (
         (r"0x[0-9a-fA-F]{4,}", " <addr> "),
         (r"torch\.Size\(\[[^\]]{0,200}\]\)", " <shape> "),
@@ -27,9 +27,9 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b\d{2,}\b", " <num> "),
     )
 )
-_SPACES = re.compile(r"\s+")
-_WORD = re.compile(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_SPACES = lazy(r"\s+")
+_WORD = lazy(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
+_CJK_RUN = lazy(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 STOPWORDS = frozenset(
     """a an the is are was were be been to of in on at for and or not no with by as it its this that
