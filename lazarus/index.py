@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 8  # bump when the pickled layout changes
+FORMAT = 9  # bump when the pickled layout changes
 
 
 class Field(NamedTuple):
@@ -48,6 +48,7 @@ class Index(NamedTuple):
     # word keeps the cached index small and quick to load, however many entries share a word.
     vocab: dict[str, int]  # every human field
     message_vocab: dict[str, int]  # symptoms and examples: what errors look like
+    headline_vocab: dict[str, int]  # titles, symptoms, examples, tags: what an entry is about
     idf: dict[str, float]
     unknown_idf: float
     records: dict[str, list]  # entry id -> verification records
@@ -84,6 +85,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     fields: list[Field] = []
     vocab: list[frozenset[str]] = []
     message_vocab: list[frozenset[str]] = []
+    headline_vocab: list[frozenset[str]] = []
     for i, entry in enumerate(entries):
         texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
         for n, example in enumerate(entry.examples):
@@ -94,6 +96,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
         words: set[str] = set()
         for text in normalised.values():
             words.update(tokens(text))
+        headline_vocab.append(frozenset(words))
         for text in (*entry.causes, *entry.causes_zh, entry.fix, entry.fix_zh):
             words.update(tokens(normalize(text)))
         vocab.append(frozenset(words))
@@ -112,6 +115,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     idf = {word: math.log(1 + n / document_frequency[word]) for word in vocab_masks}
     canonical = {word: word for word in vocab_masks}
     message_masks = {canonical.get(word, word): mask for word, mask in _inverted(message_vocab).items()}
+    headline_masks = {canonical.get(word, word): mask for word, mask in _inverted(headline_vocab).items()}
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
     records = load_records(folders)
     return Index(
@@ -121,6 +125,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
         fields=tuple(fields),
         vocab=vocab_masks,
         message_vocab=message_masks,
+        headline_vocab=headline_masks,
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
         records=records,

@@ -20,6 +20,8 @@ FUZZY_CEILING = 79
 # description must resemble an entry's text: real errors of other tools share many words.
 ERROR_FUZZY_HANDICAP = 15
 UNKNOWN_PROSE_WEIGHT = 2.0
+SECONDARY = 0.5
+PROSE_WEIGHT_CAP = 2.0
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
@@ -88,8 +90,11 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     # In an error message, words no entry uses are the best sign that it comes from another
     # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
     # ..."): they weigh little, but a text made of nothing else is still not ours.
-    unknown = index.unknown_idf if as_error else UNKNOWN_PROSE_WEIGHT
-    return {w: index.idf.get(w, unknown) for w in words}
+    if as_error:
+        return {w: index.idf.get(w, index.unknown_idf) for w in words}
+    # A rare word weighs more, but only so much: one rare word of a description, such as a pair
+    # of Chinese characters across two words, must not outweigh all the others.
+    return {w: min(index.idf.get(w, UNKNOWN_PROSE_WEIGHT), PROSE_WEIGHT_CAP) for w in words}
 
 
 def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
@@ -98,15 +103,21 @@ def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int
     total = sum(weights.values())
     if not total:
         return {}
-    vocabularies = index.message_vocab if as_error else index.vocab
     covered: dict[int, float] = {}
+    # An error is compared with what errors look like. A description counts fully the words of
+    # what an entry is about (titles, symptoms, examples, tags) and half those of its causes and
+    # fix, which every entry shares ("loss", "training", "model").
+    layers = ((index.message_vocab, 1.0),) if as_error else ((index.headline_vocab, 1.0), (index.vocab, SECONDARY))
     for word, weight in weights.items():
-        mask = vocabularies.get(word, 0)
-        while mask:
-            low = mask & -mask
-            entry_index = low.bit_length() - 1
-            covered[entry_index] = covered.get(entry_index, 0.0) + weight
-            mask ^= low
+        seen = 0
+        for vocabulary, share in layers:
+            mask = vocabulary.get(word, 0) & ~seen
+            seen |= mask
+            while mask:
+                low = mask & -mask
+                entry_index = low.bit_length() - 1
+                covered[entry_index] = covered.get(entry_index, 0.0) + weight * share
+                mask ^= low
     damping = min(1.0, len(weights) / 3)  # one or two words covered prove little
     return {entry_index: value / total * damping for entry_index, value in covered.items()}
 
