@@ -33,10 +33,6 @@ def default_lang() -> str:
     return "en"
 
 
-def use_color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
 def err(message: str) -> None:
     print(f"lazarus: {message}", file=sys.stderr)
 
@@ -77,27 +73,24 @@ def clean_query(words: list[str]) -> str:
 
 
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str) -> int:
-    from lazarus.doctor import verification_status
-    from lazarus.render import LABELS, dumps, error_json, localized_status, match_json, plain_match, rich_match
+    from lazarus.render import LABELS, dumps, error_json, match_json
 
-    statuses = {m.entry.id: localized_status(verification_status(index, m.entry.id), lang) for m in diagnosis.matches}
     if as_json:
+        from lazarus.present import statuses
+
+        status = statuses(index, diagnosis, lang)
         payload: dict[str, Any] = {
             "query": label,
             "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, statuses[m.entry.id]) for m in diagnosis.matches],
+            "matches": [match_json(m, lang, status[m.entry.id]) for m in diagnosis.matches],
         }
         out(dumps(payload))
     elif not diagnosis.matches:
         err(LABELS[lang]["none"])
-    elif use_color():
-        from rich.console import Console
-
-        console = Console()
-        for n, match in enumerate(diagnosis.matches, 1):
-            console.print(rich_match(match, lang, statuses[match.entry.id], n))
     else:
-        out("\n\n".join(plain_match(m, lang, statuses[m.entry.id], n) for n, m in enumerate(diagnosis.matches, 1)))
+        from lazarus.present import write_matches
+
+        write_matches(index, diagnosis, lang, sys.stdout)
     return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
 
 

@@ -16,6 +16,8 @@ import os
 import sys
 import threading
 
+from lazarus.present import plain_matches, write_matches
+
 # Not `from typing import TYPE_CHECKING`: typing costs more import time than all of this module.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ _indexes: dict[tuple[str, ...], Index] = {}
 
 
 # ---------------------------------------------------------------- shared by every integration
+
 
 
 def hook_limit() -> int:
@@ -58,39 +61,6 @@ def diagnose_text(text: str, limit: int, kb: list[str]) -> tuple[Index, Diagnosi
     diagnosis = diagnose(index, text, limit)
     found = tuple(m for m in diagnosis.matches if m.report is None or m.report.kind != "text")
     return index, diagnosis._replace(matches=found)
-
-
-def wants_color(stream: TextIO) -> bool:
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):  # a replaced or closed stream
-        return False
-    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def plain_matches(index: Index, diagnosis: Diagnosis, lang: str) -> str:
-    from lazarus.doctor import verification_status
-    from lazarus.render import plain_match
-
-    return "\n\n".join(
-        plain_match(m, lang, verification_status(index, m.entry.id), n) for n, m in enumerate(diagnosis.matches, 1)
-    )
-
-
-def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO) -> None:
-    """The matches as the CLI shows them: rich panels on a colour terminal, plain text otherwise."""
-    if not wants_color(stream):
-        stream.write(plain_matches(index, diagnosis, lang) + "\n")
-        stream.flush()
-        return
-    from rich.console import Console
-
-    from lazarus.doctor import verification_status
-    from lazarus.render import rich_match
-
-    console = Console(file=stream)
-    for n, match in enumerate(diagnosis.matches, 1):
-        console.print(rich_match(match, lang, verification_status(index, match.entry.id), n))
 
 
 def remedy_text(text: str, limit: int | None = None, lang: str | None = None, kb: list[str] | None = None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import re
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -67,6 +66,7 @@ MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error m
 
 def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     from lazarus.kb import load_kb
+    from lazarus.patterns import required_literal
 
     try:
         from lazarus.records import load_records
@@ -140,38 +140,6 @@ def _inverted(per_entry: list[frozenset[str]]) -> dict[str, int]:
         for word in words:
             masks[word] = masks.get(word, 0) | bit
     return masks
-
-
-def required_literal(pattern: str) -> tuple[str, bool]:
-    """The longest run of plain characters every match of `pattern` contains, and whether the
-    pattern ignores case ("" when there is none worth testing)."""
-    try:
-        from re import _constants as constants  # type: ignore[attr-defined]
-        from re import _parser as parser  # type: ignore[attr-defined]
-    except ImportError:  # Python 3.10
-        import sre_constants as constants  # type: ignore[no-redef]
-        import sre_parse as parser  # type: ignore[no-redef]
-
-    parsed = parser.parse(pattern)
-    folded = bool(parsed.state.flags & re.IGNORECASE)
-    best, run = "", []
-    for op, arg in parsed:
-        if op == constants.LITERAL:
-            run.append(chr(arg))
-            continue
-        if len("".join(run)) > len(best):
-            best = "".join(run)
-        run = []
-        if op == constants.SUBPATTERN and arg[1] == 0 and arg[2] == 0:
-            # A plain group: its own literal counts when it is one straight sequence.
-            inner = "".join(chr(a) for o, a in arg[-1] if o == constants.LITERAL)
-            if len(inner) == len(arg[-1]) and len(inner) > len(best):
-                best = inner
-    if len("".join(run)) > len(best):
-        best = "".join(run)
-    if len(best) < 4:
-        return "", folded
-    return (best.lower() if folded else best), folded
 
 
 def cache_dir() -> Path:

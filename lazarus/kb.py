@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 
 from lazarus.model import Entry, KBProblem, Snippet
 from lazarus.paths import builtin_kb_dir, user_kb_dirs
+from lazarus.patterns import regex_problem
 
-__all__ = ["builtin_kb_dir", "load_kb", "user_kb_dirs"]
+__all__ = ["builtin_kb_dir", "load_kb", "regex_problem", "user_kb_dirs"]
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -225,46 +226,3 @@ def check_snippets(snippets: Any) -> list[tuple[str, str]]:
                 except SyntaxError as exc:
                     problems.append((f"{where}.{part}", f"line {exc.lineno}: {exc.msg}"))
     return problems
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why a signature is unusable, or None: it must compile and must not nest unbounded repeats."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"does not compile: {exc}"
-    if _has_nested_unbounded_repeat(pattern):
-        return "nests an unbounded repeat inside another, which can backtrack for ever"
-    return None
-
-
-def _has_nested_unbounded_repeat(pattern: str) -> bool:
-    try:
-        from re import _constants as constants  # type: ignore[attr-defined]
-        from re import _parser as parser  # type: ignore[attr-defined]
-    except ImportError:  # Python 3.10
-        import sre_constants as constants  # type: ignore[no-redef]
-        import sre_parse as parser  # type: ignore[no-redef]
-
-    repeats = (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None))
-
-    def walk(items: Any, inside_unbounded: bool) -> bool:
-        for op, arg in items:
-            if op in repeats:
-                low, high, sub = arg
-                unbounded = high == constants.MAXREPEAT
-                if unbounded and inside_unbounded and op != getattr(constants, "POSSESSIVE_REPEAT", None):
-                    return True
-                if walk(sub, inside_unbounded or unbounded):
-                    return True
-            elif op == constants.SUBPATTERN:
-                if walk(arg[-1], inside_unbounded):
-                    return True
-            elif op == constants.BRANCH:
-                if any(walk(branch, inside_unbounded) for branch in arg[1]):
-                    return True
-            elif op in (constants.ASSERT, constants.ASSERT_NOT) and walk(arg[1], inside_unbounded):
-                return True
-        return False
-
-    return walk(parser.parse(pattern), False)
