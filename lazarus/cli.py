@@ -216,6 +216,13 @@ def run_kb_check(as_json: bool, kb: list[str]) -> int:
 
 def parse_plain_search(argv: list[str]) -> dict[str, Any] | None:
     """Options of a plain `lazarus QUERY...`; None when typer should parse (help, odd options)."""
+    options = parse_plain_options(argv)
+    return options if options is not None and options["words"] else None
+
+
+def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
+    """The words and common options of a query or diagnose command line, parsed without typer
+    (whose import costs more than a whole query); None when typer should parse it."""
     words: list[str] = []
     options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": []}
     i = 0
@@ -242,8 +249,6 @@ def parse_plain_search(argv: list[str]) -> dict[str, Any] | None:
         else:
             words.append(arg)
         i += 1
-    if not words:
-        return None
     options["words"] = words
     return options
 
@@ -402,6 +407,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not argv and not sys.stdin.isatty():
         argv = ["diagnose"]
+    if argv and argv[0] in ("search", "diagnose"):
+        plain = parse_plain_options(argv[1:])
+        if plain is not None and argv[0] == "search" and plain["words"]:
+            sys.exit(guarded(run_search, plain["words"], plain["limit"], plain["as_json"], plain["lang"], plain["kb"]))
+        if plain is not None and argv[0] == "diagnose" and len(plain["words"]) <= 1:
+            source = plain["words"][0] if plain["words"] else None
+            sys.exit(guarded(run_diagnose, source, plain["limit"], plain["as_json"], plain["lang"], plain["kb"]))
     if argv and argv[0] not in COMMANDS:
         plain = parse_plain_search(argv)
         if plain is not None:

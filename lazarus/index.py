@@ -10,7 +10,8 @@ import math
 import os
 import pickle
 import zlib
-from collections import Counter
+from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,46 +19,77 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 9  # bump when the pickled layout changes
+FORMAT = 10  # bump when the pickled layout changes
+
+# Layers of the inverted index, from what errors look like outward. A word is posted once, in the
+# innermost layer of an entry that uses it.
+MESSAGE, HEADLINE, BODY = 0, 1, 2
 
 
-class Field(NamedTuple):
-    entry: int
-    name: str
-    text: str  # normalised
+class LazyEntries(Sequence[Entry]):
+    """The entries, each kept pickled until it is read: a query reads three of them, and
+    unpickling ten thousand entries would cost more than the whole query."""
 
+    def __init__(self, blobs: tuple[bytes, ...]) -> None:
+        self._blobs = blobs
+        self._loaded: dict[int, Entry] = {}
 
-class Signature(NamedTuple):
-    """A signature kept as text: compiling every regex at start-up would cost more than a query.
-    `literal` is a substring any match must contain (lower-cased when `folded`), so that most
-    patterns are ruled out by a plain `in` test and only the few left are compiled."""
+    @classmethod
+    def of(cls, entries: Sequence[Entry]) -> LazyEntries:
+        return cls(tuple(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for e in entries))
 
-    entry: int
-    pattern: str
-    literal: str
-    folded: bool
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        if position < 0:
+            position += len(self._blobs)
+        entry = self._loaded.get(position)
+        if entry is None:
+            entry = self._loaded[position] = pickle.loads(self._blobs[position])
+        return entry
+
+    def __iter__(self) -> Iterator[Entry]:
+        return (self[i] for i in range(len(self._blobs)))
+
+    def __reduce__(self) -> tuple:
+        return (LazyEntries, (self._blobs,))
 
 
 class Index(NamedTuple):
-    entries: tuple[Entry, ...]
+    entries: Sequence[Entry]
+    ids: tuple[str, ...]
     problems: tuple[KBProblem, ...]
-    signatures: tuple[Signature, ...]
-    fields: tuple[Field, ...]
-    # Inverted: word -> bitmask of the entries that use it (bit i: entry i). One small int per
-    # word keeps the cached index small and quick to load, however many entries share a word.
-    vocab: dict[str, int]  # every human field
-    message_vocab: dict[str, int]  # symptoms and examples: what errors look like
-    headline_vocab: dict[str, int]  # titles, symptoms, examples, tags: what an entry is about
-    idf: dict[str, float]
+    # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every regex
+    # at start-up would cost more than a query, and columns of plain strings load fastest.
+    # `literal` is a substring any match must contain (lower-cased when `folded`), so that most
+    # patterns are ruled out by a plain `in` test and only the few left are compiled.
+    signatures: tuple[array, tuple[str, ...], tuple[str, ...], bytes]
+    # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
+    # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
+    field_text: tuple[str, ...]
+    field_is_message: bytes
+    field_start: array
+    # Inverted index in compressed-row form: word -> word number; for each layer, the entries
+    # posting word w are entries[offsets[w]:offsets[w + 1]]. Flat arrays load as one copy.
+    words: dict[str, int]
+    postings: tuple[tuple[array, array], ...]
+    idf: array
     unknown_idf: float
     records: dict[str, list]  # entry id -> verification records
     dirs: tuple[str, ...]
 
     def by_id(self, entry_id: str) -> Entry | None:
-        for entry in self.entries:
-            if entry.id == entry_id:
-                return entry
-        return None
+        try:
+            return self.entries[self.ids.index(entry_id)]
+        except ValueError:
+            return None
+
+    def posted(self, word_number: int, layer: int) -> array:
+        offsets, entries = self.postings[layer]
+        return entries[offsets[word_number] : offsets[word_number + 1]]
 
 
 FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")
@@ -77,55 +109,56 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
 
     result = load_kb(dirs, builtin)
     entries = result.entries
-    signatures = tuple(
-        Signature(i, pattern, *required_literal(pattern))
-        for i, entry in enumerate(entries)
-        for pattern in entry.signatures
+    patterns = [(i, p, *required_literal(p)) for i, entry in enumerate(entries) for p in entry.signatures]
+    signatures = (
+        array("I", (p[0] for p in patterns)),
+        tuple(p[1] for p in patterns),
+        tuple(p[2] for p in patterns),
+        bytes(bool(p[3]) for p in patterns),
     )
-    fields: list[Field] = []
-    vocab: list[frozenset[str]] = []
-    message_vocab: list[frozenset[str]] = []
-    headline_vocab: list[frozenset[str]] = []
-    for i, entry in enumerate(entries):
+    fields: list[tuple[bool, str]] = []
+    field_start = array("I", [0])
+    layers: list[list[frozenset[str]]] = [[], [], []]
+    for entry in entries:
         texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
         for n, example in enumerate(entry.examples):
             texts[f"example{n}"] = example
         texts["tags"] = " ".join(entry.tags)
         normalised = {name: normalize(text) for name, text in texts.items()}
-        fields += [Field(i, name, text) for name, text in normalised.items()]
-        words: set[str] = set()
-        for text in normalised.values():
-            words.update(tokens(text))
-        headline_vocab.append(frozenset(words))
+        message_names = {*MESSAGE_FIELDS, *(f"example{n}" for n in range(len(entry.examples)))}
+        fields += [(name in message_names, text) for name, text in normalised.items()]
+        field_start.append(len(fields))
+        message: set[str] = set()
+        headline: set[str] = set()
+        for name, text in normalised.items():
+            (message if name in message_names else headline).update(tokens(text))
+        body: set[str] = set()
         for text in (*entry.causes, *entry.causes_zh, entry.fix, entry.fix_zh):
-            words.update(tokens(normalize(text)))
-        vocab.append(frozenset(words))
-        message_words: set[str] = set()
-        for name in MESSAGE_FIELDS:
-            message_words.update(tokens(normalised[name]))
-        for n in range(len(entry.examples)):
-            message_words.update(tokens(normalised[f"example{n}"]))
-        message_vocab.append(frozenset(message_words))
-    document_frequency: Counter[str] = Counter()
-    for words in vocab:
-        document_frequency.update(words)
+            body.update(tokens(normalize(text)))
+        layers[MESSAGE].append(frozenset(message))
+        layers[HEADLINE].append(frozenset(headline - message))
+        layers[BODY].append(frozenset(body - headline - message))
+    word_list = sorted(set().union(*(words for layer in layers for words in layer)))
+    words = {word: n for n, word in enumerate(word_list)}
+    postings = tuple(_postings(layer, words) for layer in layers)
+    document_frequency = [0] * len(word_list)
+    for offsets, _ in postings:
+        for w in range(len(word_list)):
+            document_frequency[w] += offsets[w + 1] - offsets[w]
     n = max(len(entries), 1)
-    vocab_masks = _inverted(vocab)
-    # The same string objects as keys of every table: pickle then stores each word once.
-    idf = {word: math.log(1 + n / document_frequency[word]) for word in vocab_masks}
-    canonical = {word: word for word in vocab_masks}
-    message_masks = {canonical.get(word, word): mask for word, mask in _inverted(message_vocab).items()}
-    headline_masks = {canonical.get(word, word): mask for word, mask in _inverted(headline_vocab).items()}
+    idf = array("d", (math.log(1 + n / df) for df in document_frequency))
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
     records = load_records(folders)
     return Index(
-        entries=entries,
+        entries=LazyEntries.of(entries),
+        ids=tuple(e.id for e in entries),
         problems=result.problems,
         signatures=signatures,
-        fields=tuple(fields),
-        vocab=vocab_masks,
-        message_vocab=message_masks,
-        headline_vocab=headline_masks,
+        field_text=tuple(text for _, text in fields),
+        field_is_message=bytes(flag for flag, _ in fields),
+        field_start=field_start,
+        words=words,
+        postings=postings,
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
         records=records,
@@ -133,13 +166,17 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     )
 
 
-def _inverted(per_entry: list[frozenset[str]]) -> dict[str, int]:
-    masks: dict[str, int] = {}
-    for entry_index, words in enumerate(per_entry):
-        bit = 1 << entry_index
-        for word in words:
-            masks[word] = masks.get(word, 0) | bit
-    return masks
+def _postings(per_entry: list[frozenset[str]], words: dict[str, int]) -> tuple[array, array]:
+    lists: list[list[int]] = [[] for _ in words]
+    for entry_index, entry_words in enumerate(per_entry):
+        for word in entry_words:
+            lists[words[word]].append(entry_index)
+    offsets = array("I", [0])
+    flat = array("I")
+    for posted in lists:
+        flat.extend(posted)
+        offsets.append(len(flat))
+    return offsets, flat
 
 
 def cache_dir() -> Path:

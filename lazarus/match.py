@@ -7,7 +7,7 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 from __future__ import annotations
 
 from lazarus.extract import EXCEPTION_KINDS
-from lazarus.index import Index
+from lazarus.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.model import ErrorReport, Match
 from lazarus.normalize import normalize, tokens
 
@@ -69,13 +69,13 @@ def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
 
     hits: dict[int, str] = {}
     lowered = text.lower()
-    for signature in index.signatures:
-        if signature.entry in hits:
+    for entry_index, pattern, literal, folded in zip(*index.signatures, strict=True):
+        if entry_index in hits:
             continue
-        if signature.literal and signature.literal not in (lowered if signature.folded else text):
+        if literal and literal not in (lowered if folded else text):
             continue
-        if re.search(signature.pattern, text):  # compiled once per process by re's own cache
-            hits[signature.entry] = signature.pattern
+        if re.search(pattern, text):  # compiled once per process by re's own cache
+            hits[entry_index] = pattern
     return list(hits.items())
 
 
@@ -90,11 +90,12 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     # In an error message, words no entry uses are the best sign that it comes from another
     # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
     # ..."): they weigh little, but a text made of nothing else is still not ours.
+    known = index.words
     if as_error:
-        return {w: index.idf.get(w, index.unknown_idf) for w in words}
+        return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
     # of Chinese characters across two words, must not outweigh all the others.
-    return {w: min(index.idf.get(w, UNKNOWN_PROSE_WEIGHT), PROSE_WEIGHT_CAP) for w in words}
+    return {w: min(index.idf[known[w]] if w in known else UNKNOWN_PROSE_WEIGHT, PROSE_WEIGHT_CAP) for w in words}
 
 
 def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
@@ -107,17 +108,15 @@ def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int
     # An error is compared with what errors look like. A description counts fully the words of
     # what an entry is about (titles, symptoms, examples, tags) and half those of its causes and
     # fix, which every entry shares ("loss", "training", "model").
-    layers = ((index.message_vocab, 1.0),) if as_error else ((index.headline_vocab, 1.0), (index.vocab, SECONDARY))
+    layers = ((MESSAGE, 1.0),) if as_error else ((MESSAGE, 1.0), (HEADLINE, 1.0), (BODY, SECONDARY))
     for word, weight in weights.items():
-        seen = 0
-        for vocabulary, share in layers:
-            mask = vocabulary.get(word, 0) & ~seen
-            seen |= mask
-            while mask:
-                low = mask & -mask
-                entry_index = low.bit_length() - 1
-                covered[entry_index] = covered.get(entry_index, 0.0) + weight * share
-                mask ^= low
+        number = index.words.get(word)
+        if number is None:
+            continue
+        for layer, share in layers:
+            gain = weight * share
+            for entry_index in index.posted(number, layer):
+                covered[entry_index] = covered.get(entry_index, 0.0) + gain
     damping = min(1.0, len(weights) / 3)  # one or two words covered prove little
     return {entry_index: value / total * damping for entry_index, value in covered.items()}
 
@@ -134,17 +133,26 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     coverage = coverage_scores(index, text, as_error)
     if not coverage:
         return {}
+    # Similarity weighs 0.4 at most: an entry whose coverage is too low to reach a confident
+    # score however similar its text is not compared at all, which keeps a large KB fast and
+    # changes no answer.
+    handicap = ERROR_FUZZY_HANDICAP if as_error else 0
+    needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 40) / 60  # what rounds to CONFIDENT
+    candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
     query = normalize(text[-MAX_FUZZY_CHARS:])
-    if as_error:
-        positions = [n for n, f in enumerate(index.fields) if f.name.startswith(("example", "symptom"))]
-    else:
-        positions = list(range(len(index.fields)))
-    choices = [index.fields[n].text for n in positions]
+    choices: list[str] = []
+    owners: list[int] = []
+    starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
+    for entry_index in candidates:
+        for position in range(starts[entry_index], starts[entry_index + 1]):
+            if is_message[position] or not as_error:
+                choices.append(texts[position])
+                owners.append(entry_index)
     similarity: dict[int, float] = {}
     for _, score, position in process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40):
-        entry_index = index.fields[positions[position]].entry
+        entry_index = owners[position]
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
     return {
-        entry_index: 100 * (0.6 * coverage.get(entry_index, 0.0) + 0.4 * similarity.get(entry_index, 0.0) / 100)
-        for entry_index in coverage.keys() | similarity.keys()
+        entry_index: 100 * (0.6 * coverage[entry_index] + 0.4 * similarity.get(entry_index, 0.0) / 100)
+        for entry_index in candidates
     }
