@@ -46,13 +46,13 @@ _EXC_NAMED = lazy(
     r"(?::\s?(?P<msg>.*))?$"
 )
 _MARKDOWN_LINK = lazy(r"\[([^\]]{1,300})\]\([^)\s]{0,300}\)")
-_EXC_INSIDE = lazy(rf"(?:^|[\s:>\]])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
+_EXC_INSIDE = lazy(rf"(?:^|[\s:>\]\"'`(\[])(?P<type>{_QUALNAME}(?:Error|Exception)): (?=\S)")
 _IPYTHON_EXC = lazy(rf"^(?P<type>{_QUALNAME}(?:Error|Exception|Warning))\s+Traceback \(most recent")
 _WARNING_LINE = lazy(rf"^(?P<loc>.+?:\d+): (?P<type>{_QUALNAME}Warning): (?P<msg>.*)$")
 # A line that names an error class without the `Name: message` form; a bare
 # `file.py:12: RuntimeError` names one but says nothing, so something must follow it.
 # So does a logger's error label (`ERROR: ...`, `error: ...`, `FATAL`).
-_ERROR_WORD = lazy(r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)|\b(?:ERROR|FATAL|CRITICAL)\b|\berror:")
+_ERROR_WORD = lazy(r"[A-Za-z]+(?:Error|Exception)\b(?!\s*$)|\b(?:ERROR|FATAL|CRITICAL)\b|(?:^|[:\]]\s?)error:")
 _ERROR_LINE = lazy(
     r"\b(?:error|fatal|critical|panic|killed|aborted|segmentation fault|bus error|core dumped"
     r"|out of memory|nan|inf|failed|failure)\b",
@@ -141,17 +141,49 @@ def extract(text: str) -> list[ErrorReport]:
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
     if any(report.kind in EXCEPTION_KINDS - {"log-line"} for report in ordered):
-        return ordered
+        return ordered + _context(lines)
     # No exception: a description, or a log whose lines only mention trouble. The whole text is
     # ranked as a description, and so are its first lines (an issue's title, a question) unless
     # the text is a log.
-    return ordered + _descriptions(lines, titles=not ordered)
+    if ordered and not _looks_like_prose(lines):
+        return ordered + _context(lines)
+    return ordered + _descriptions(lines, titles=True)
 
 
 # Reports ranked as error messages; "text" reports are ranked as descriptions.
 EXCEPTION_KINDS = frozenset({"exception", "worker-exception", "chained", "error-line", "warning", "signal", "log-line"})
 MAX_DESCRIPTION_LINES = 3
 MAX_DESCRIPTION_TEXT_LINES = 25
+
+
+_LATIN_WORD = lazy(r"[A-Za-z]+")
+_CJK_CHAR = lazy(r"[\u3400-\u9fff]")
+
+
+def _looks_like_prose(lines: list[str]) -> bool:
+    """Sentences somebody wrote (in Chinese, or English rich in function words), not a tool's
+    output: only then are a text's keyword lines ("loss becomes nan") a description."""
+    from lazarus.normalize import STOPWORDS
+
+    kept = [line for line in lines if line.strip()]
+    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
+        return False
+    text = "\n".join(kept)
+    if len(_CJK_CHAR.findall(text)) >= 4:
+        return True
+    words = [w.lower() for w in _LATIN_WORD.findall(text)]
+    return len(words) >= 4 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)
+
+
+def _context(lines: list[str]) -> list[ErrorReport]:
+    """A short paste as a whole, searched by signatures only: a message quoted in a question
+    without its exception class ("The ValueError is followed: Using a target size ...") is then
+    still recognised. A long log is not: its errors are what matters."""
+    kept = [line.strip() for line in lines if line.strip()]
+    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
+        return []
+    whole = "\n".join(kept)[-MAX_MESSAGE_CHARS:]
+    return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="context")]
 
 
 def _descriptions(lines: list[str], titles: bool) -> list[ErrorReport]:

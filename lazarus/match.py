@@ -9,7 +9,7 @@ from __future__ import annotations
 from lazarus.extract import EXCEPTION_KINDS
 from lazarus.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.model import ErrorReport, Match
-from lazarus.normalize import normalize, tokens
+from lazarus.normalize import CHATTER, is_cjk, normalize, tokens
 
 CONFIDENT = 45
 MAX_REPORTS = 8
@@ -20,6 +20,7 @@ FUZZY_CEILING = 79
 # description must resemble an entry's text: real errors of other tools share many words.
 ERROR_FUZZY_HANDICAP = 15
 UNKNOWN_PROSE_WEIGHT = 2.0
+UNKNOWN_CJK_WEIGHT = 0.3  # most unknown character pairs straddle two words
 SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
 
@@ -36,6 +37,15 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
     best: dict[int, Match] = {}
     errors_seen = 0
     for report, report_hits in zip(reports, hits, strict=True):
+        if report.kind == "context":
+            # The whole of a short paste: its signature hits count, below those of its errors.
+            for entry_index, pattern in report_hits:
+                shown = report._replace(line=_matching_line(report.text, pattern))
+                coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
+                strength = 84 + 8 * coverage
+                entry = index.entries[entry_index]
+                _keep(best, entry_index, Match(entry, round(strength), "signature", shown, pattern, strength))
+            continue
         is_error = report.kind in EXCEPTION_KINDS
         # Later errors in a log are less likely the one that matters; descriptions are all equal.
         position = errors_seen if is_error else 0
@@ -55,6 +65,17 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
             _keep(best, entry_index, match)
     ordered = sorted(best.values(), key=lambda m: (-m.strength, m.entry.id))
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
+
+
+def _matching_line(text: str, pattern: str) -> str:
+    import re
+
+    found = re.search(pattern, text)
+    if found is None:
+        return text.splitlines()[-1][:300] if text else ""
+    start = text.rfind("\n", 0, found.start()) + 1
+    end = text.find("\n", found.end())
+    return text[start : end if end >= 0 else len(text)][:300]
 
 
 def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
@@ -89,13 +110,16 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
         words = {w for w in words if not w.isdigit()}
     # In an error message, words no entry uses are the best sign that it comes from another
     # tool: they weigh most. In a description they are mostly chatter ("hello author, why did
-    # ..."): they weigh little, but a text made of nothing else is still not ours.
+    # ..."): the commonest chatter is dropped, the rest weighs little, but a text made of
+    # nothing else is still not ours.
     known = index.words
     if as_error:
         return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
+    words -= CHATTER
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
     # of Chinese characters across two words, must not outweigh all the others.
-    return {w: min(index.idf[known[w]] if w in known else UNKNOWN_PROSE_WEIGHT, PROSE_WEIGHT_CAP) for w in words}
+    unknown = {w: UNKNOWN_CJK_WEIGHT if is_cjk(w) else UNKNOWN_PROSE_WEIGHT for w in words if w not in known}
+    return {w: unknown[w] if w in unknown else min(index.idf[known[w]], PROSE_WEIGHT_CAP) for w in words}
 
 
 def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:

@@ -58,7 +58,9 @@ class ErrorReport(NamedTuple):
     text: str
     line: str
     line_number: int
-    kind: str  # "exception", "worker-exception", "chained", "error-line", "warning", "signal", "text"
+    # "exception", "worker-exception", "chained", "error-line", "warning", "signal", "log-line";
+    # "text" (a description, ranked as prose); "context" (a short paste whole, for signatures only)
+    kind: str
     user_frame: str | None = None
 
 

@@ -17,6 +17,9 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]{1,80}){2,}\.\w{1,5}\b", " <path> "),
         (r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]{1,80}){2,}[\\/]?", " <path> "),
         (r"\b(cuda|xpu|mps):\d+\b", r"\1"),
+        (r"(?i)\b(gpu|cuda|rank|card)(\d{1,2})\b", r"\1 \2"),
+        (r"(?i)(?<=[a-z])n['’]t\b", " not"),
+        (r"(?<=[a-z])['’](?:s|re|ve|ll|m|d)\b", ""),
         (r"\bpids?\(?s?\)?\s*[\d, ]+", " pid "),
         (r"\btorch\.(float32|float|FloatTensor)\b", "float"),
         (r"\btorch\.(float64|double|DoubleTensor)\b", "double"),
@@ -36,6 +39,7 @@ STOPWORDS = frozenset(
     from but if then so my i me we you your our have has had do does did can could should would
     will after before when while what why how got get gets getting""".split()
 )
+_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
 def normalize(text: str) -> str:
@@ -46,10 +50,54 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", out).strip().lower()
 
 
+def stem(word: str) -> str:
+    """A light suffix stripper, so that "predicts", "predicted" and "predicting" are one word.
+    Not a linguist's stemmer: it only has to send the forms of a word to the same key."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not (suffix == "s" and word.endswith("ss")):
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "ls":
+                word = word[:-1]  # stopped -> stop, embedding -> embed
+            break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+# The chatter of a question ("hi, thanks for the great repo, anyone know why..."): in a
+# description it would weigh as much as the words that name the problem. Error messages keep
+# these words ("cannot find module"), so the index does too; only descriptions drop them.
+CHATTER = frozenset(
+    stem(word)
+    for word in """am being these those there here us they them their he she his her shall may might
+    must also just very really still even much many lot lots less more most some any other others
+    another than too such about because since though although however into onto via per each
+    both either which who whom where hi hello hey thanks thank please help sorry bother regards
+    dear sir author authors repo repository project work works worked working great nice good
+    amazing awesome excellent marvelous wonderful question questions issue issues problem problems
+    anyone someone somebody something anything everything thing things way know knew think
+    thought seem seems seemed try tried trying tries want wanted wants need needs needed like
+    use using used uses happen happens happened happening find found see saw seen notice noticed
+    look looks looked following follow below above attached weird strange idea ideas make makes
+    made let lets able unable cannot yet already now again always never ever sometimes often well
+    ok okay fine case cases""".split()
+)
+
 def tokens(normalized: str) -> list[str]:
-    """Words for Latin script, characters and character pairs for Chinese."""
-    found = [w for w in _WORD.findall(normalized) if w not in STOPWORDS]
+    """Stemmed words for Latin script, characters and character pairs for Chinese."""
+    found = [stem(w) for w in _WORD.findall(normalized) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     for run in _CJK_RUN.findall(normalized):
-        found += list(run)
-        found += [run[i : i + 2] for i in range(len(run) - 1)]
+        # Chinese has no spaces: overlapping character pairs stand in for words. Lone characters
+        # (的, 中, 出) say little; a pair that spans two words is noise the KB never uses, which
+        # the ranking weighs down as unknown.
+        if len(run) == 1:
+            found.append(run)
+        else:
+            found += [run[i : i + 2] for i in range(len(run) - 1)]
     return found
+
+
+def is_cjk(word: str) -> bool:
+    return word[:1] >= "\u3400"

@@ -120,3 +120,40 @@ def test_prose_is_a_description_not_an_error():
 def test_non_torch_logs_still_extract_something(name):
     # Extraction is language-agnostic; it is ranking that must abstain on these.
     assert extract(read("nontorch", name))
+
+
+# Real texts from public issue threads (sources beside each).
+QUOTED_WITHOUT_CLASS = (  # https://github.com/GajuuzZ/Human-Falling-Detect-Tracks/issues/66
+    "Hi, when I run Actionsrecognition/train.py, I have a problem at code：\n"
+    "`loss = losser(out, lbs)`\n"
+    "The ValueError is followed:\n"
+    "Using a target size (torch.Size([32, 1])) that is different to the input size (torch.Size([32, 7])) "
+    "is deprecated. Please ensure they have the same size. \n\n"
+    "Anyone can tell me the cause and the solution to fix it ?\n"
+)
+PROSE_WITH_KEYWORD = (  # https://github.com/ZHKKKe/DualStudent/issues/7
+    "Loss value equals to NAN!\nThx for your marvelous work!\n"
+    "I am trying to use your method as my baseline, but I find that if I set the epoch larger than 300, "
+    "after the 200 epoch, the loss value will be NAN.\n"
+)
+NODE_LOG = (  # https://github.com/npm/cli/issues/6438
+    "node:internal/modules/cjs/loader:1050\n  throw err;\n  ^\n\n"
+    "Error: Cannot find module '/Users/x/Desktop/Project/server/app.js'\n"
+    "    at Module._resolveFilename (node:internal/modules/cjs/loader:1047:15)\n"
+)
+
+
+def test_a_short_paste_is_also_kept_whole_for_signatures():
+    reports = extract(QUOTED_WITHOUT_CLASS)
+    assert reports[0].kind == "error-line"  # "The ValueError is followed:" names a class, no message
+    assert reports[-1].kind == "context" and "Using a target size" in reports[-1].text
+
+
+def test_prose_that_mentions_nan_is_still_a_description():
+    kinds = [r.kind for r in extract(PROSE_WITH_KEYWORD)]
+    assert "log-line" in kinds and "text" in kinds
+    assert any(r.kind == "text" and r.text == "Loss value equals to NAN!" for r in extract(PROSE_WITH_KEYWORD))
+
+
+def test_a_tools_output_with_keyword_lines_is_not_a_description():
+    assert "text" not in [r.kind for r in extract(NODE_LOG)]

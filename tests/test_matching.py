@@ -131,3 +131,46 @@ def test_a_query_never_imports_torch(run_cli):
     run_cli("warm the cache")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_cli.env, timeout=60)
     assert result.stdout.strip().endswith("clean"), result.stderr
+
+
+def test_word_forms_share_one_key():
+    from lazarus.normalize import normalize, stem, tokens
+
+    assert len({stem(w) for w in ("predicts", "predicted", "predicting")}) == 1
+    assert stem("imbalanced") == stem("imbalance")
+    assert stem("class") == "class" and stem("loss") == "loss"  # a double s is not a plural
+    assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "decreas", "gpu", "0"]
+    assert tokens(normalize("显存一直增长")) == ["显存", "存一", "一直", "直增", "增长"]
+
+
+def test_a_quoted_message_without_its_class_is_matched(index):
+    from tests.test_extract import QUOTED_WITHOUT_CLASS
+
+    matches = diagnose(index, QUOTED_WITHOUT_CLASS).matches
+    assert matches and matches[0].via == "signature", [(m.entry.id, m.score) for m in matches]
+    assert matches[0].entry.id == "bce-target-size-mismatch"
+    assert matches[0].report.line.startswith("Using a target size")
+
+
+def test_search_and_diagnose_need_no_typer(run_cli, tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "train.log"
+    log.write_text("Traceback (most recent call last):\n  File \"t.py\", line 1, in <module>\n"
+                   "ValueError: Expected more than 1 value per channel when training\n")
+    code = (
+        "import sys\n"
+        "from lazarus.cli import main\n"
+        f"sys.argv = ['lazarus', sys.argv[1], {str(log)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'typer' not in sys.modules, 'typer imported'\n"
+        "print('clean')\n"
+    )
+    run_cli("warm the cache")
+    for command in ("diagnose", "search"):
+        result = subprocess.run(
+            [sys.executable, "-c", code, command], capture_output=True, text=True, env=run_cli.env, timeout=60
+        )
+        assert result.stdout.strip().endswith("clean"), result.stderr
+        assert "batchnorm-batch-of-one" in result.stdout or command == "search"

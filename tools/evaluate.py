@@ -1,6 +1,6 @@
 """Accuracy of lazarus on a labelled set of real texts, against two baselines on the same set.
 
-    python tools/evaluate.py [--cases tests/eval/cases.yaml] [--json]
+    python tools/evaluate.py [--cases tests/eval/cases.yaml] [--json] [--misses] [--only lazarus]
 
 A case is a real text (a pasted log, a traceback, a symptom in English or Chinese) with the
 entry that must rank first, or `expect: null` for a non-PyTorch error that must get no
@@ -130,24 +130,43 @@ def figures(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict], 
     }
 
 
+def by_kind(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict]) -> dict[str, str]:
+    """Right answers (top-1, or abstention for non-PyTorch texts) per kind of text, as 'n/total'."""
+    totals: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for ranking, case in zip(rankings, cases, strict=True):
+        totals[case["kind"]] += 1
+        first = [entry for entry, _ in ranking[:1]]
+        right[case["kind"]] += first == [case["expect"]] if case["expect"] else not first
+    return {kind: f"{right[kind]}/{totals[kind]}" for kind in sorted(totals)}
+
+
 def best_threshold(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict]) -> float:
     candidates = sorted({score for ranking in rankings for _, score in ranking} | {0.0})
     return max(candidates, key=lambda t: (lambda f: f["top1"] + f["abstention"])(figures(rankings, cases, t)))
 
 
-def evaluate(cases_path: Path) -> dict[str, dict[str, float]]:
+RANKERS = ("lazarus", "wratio", "bm25")
+
+
+def evaluate(cases_path: Path, only: Sequence[str] = RANKERS, misses: list | None = None) -> dict[str, dict]:
+    """Figures per ranker; lazarus's wrong or missing answers are appended to `misses`."""
     index = build_index([], builtin_kb_dir())
     every = load_cases(cases_path)
     cases = [c for c in every if c["expect"] != "uncovered"]
-    results: dict[str, dict[str, float]] = {}
-    for name, ranker in (
-        ("lazarus", lazarus_ranker(index)),
-        ("wratio", wratio_ranker(index)),
-        ("bm25", bm25_ranker(index)),
-    ):
+    results: dict[str, dict] = {}
+    makers = {"lazarus": lazarus_ranker, "wratio": wratio_ranker, "bm25": bm25_ranker}
+    for name in only:
+        ranker = makers[name](index)
         rankings = [ranker(case["text"]) for case in cases]
         threshold = 0.0 if name == "lazarus" else best_threshold(rankings, cases)
         results[name] = figures(rankings, cases, threshold)
+        results[name]["by_kind"] = by_kind(rankings, cases)
+        if name == "lazarus" and misses is not None:
+            for ranking, case in zip(rankings, cases, strict=True):
+                got = [entry for entry, _ in ranking]
+                if (got[:1] != [case["expect"]]) if case["expect"] else got:
+                    misses.append({**case, "got": ranking[:3]})
     results["set"] = {
         "cases": len(cases),
         "pytorch": sum(1 for c in cases if c["expect"]),
@@ -162,10 +181,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=Path, default=ROOT / "tests" / "eval" / "cases.yaml")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--misses", action="store_true", help="also list every case lazarus gets wrong")
+    parser.add_argument("--only", choices=RANKERS, action="append", help="run only these rankers")
     args = parser.parse_args()
-    results = evaluate(args.cases)
+    misses: list = []
+    results = evaluate(args.cases, args.only or RANKERS, misses)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results if not args.misses else {**results, "misses": misses}, indent=2, default=str))
         return
     info = results["set"]
     print(
@@ -173,12 +195,18 @@ def main() -> None:
         f"{info['entries']} entries; {info['uncovered']} uncovered cases skipped"
     )
     print(f"{'ranker':10} {'top-1':>7} {'top-3':>7} {'MRR':>6} {'abstain':>8}  threshold")
-    for name in ("lazarus", "wratio", "bm25"):
+    for name in args.only or RANKERS:
         f = results[name]
         print(
             f"{name:10} {f['top1']:6.1f}% {f['top3']:6.1f}% {f['mrr']:6.3f} {f['abstention']:7.1f}%  "
             f"{f['threshold']:.2f}"
         )
+    kinds = results[(args.only or RANKERS)[0]]["by_kind"]
+    print("right answers by kind: " + ", ".join(f"{kind} {value}" for kind, value in kinds.items()))
+    for miss in misses if args.misses else []:
+        text = " ".join(miss["text"].split())[:160]
+        got = ", ".join(f"{entry} {score:.0f}" for entry, score in miss["got"]) or "no answer"
+        print(f"\n[{miss['kind']}] expected {miss['expect'] or 'no answer'}; got {got}\n  {text}\n  {miss['source']}")
 
 
 if __name__ == "__main__":
