@@ -59,7 +59,7 @@ _ERROR_LINE = lazy(
     re.IGNORECASE,
 )
 _SIGNAL_LINE = lazy(
-    r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?\s*$"
+    r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?[!.]*\s*$"
     r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
     re.IGNORECASE,
 )

@@ -23,6 +23,7 @@ UNKNOWN_PROSE_WEIGHT = 2.0
 UNKNOWN_CJK_WEIGHT = 0.3  # most unknown character pairs straddle two words
 SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
+SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
@@ -161,7 +162,8 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     # score however similar its text is not compared at all, which keeps a large KB fast and
     # changes no answer.
     handicap = ERROR_FUZZY_HANDICAP if as_error else 0
-    needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 40) / 60  # what rounds to CONFIDENT
+    share = SIMILARITY_SHARE
+    needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 100 * share) / (100 * (1 - share))
     candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
     query = normalize(text[-MAX_FUZZY_CHARS:])
     choices: list[str] = []
@@ -177,6 +179,6 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
         entry_index = owners[position]
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
     return {
-        entry_index: 100 * (0.6 * coverage[entry_index] + 0.4 * similarity.get(entry_index, 0.0) / 100)
+        entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
         for entry_index in candidates
     }

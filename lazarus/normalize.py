@@ -18,6 +18,11 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]{1,80}){2,}[\\/]?", " <path> "),
         (r"\b(cuda|xpu|mps):\d+\b", r"\1"),
         (r"(?i)\b(gpu|cuda|rank|card)(\d{1,2})\b", r"\1 \2"),
+        # One spelling for names users write several ways.
+        (r"(?i)\bdata[ _-]?loaders?\b", "dataloader"),
+        (r"(?i)\bnum[ _-]?work(?:er|s|ers)\b", "num_workers"),
+        (r"(?i)\bstate[ _-]?dicts?\b", "state_dict"),
+        (r"(?i)\bzero[ _-]?grad\b", "zero_grad"),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),
         (r"(?<=[a-z])['’](?:s|re|ve|ll|m|d)\b", ""),
         (r"\bpids?\(?s?\)?\s*[\d, ]+", " pid "),
@@ -83,6 +88,11 @@ CHATTER = frozenset(
     look looks looked following follow below above attached weird strange idea ideas make makes
     made let lets able unable cannot yet already now again always never ever sometimes often well
     ok okay fine case cases""".split()
+) | frozenset(
+    # The same in Chinese, as the character pairs tokens() makes.
+    """您好 你好 请问 作者 感谢 谢谢 什么 怎么 为什 么回 回事 问题 原因 情况 是否 一下 这是 发现
+    请教 大佬 求助 楼主 博主 办法 如何 怎样 有没 没有 知道 我的 我在 时候 的时 但是 然后 因为 所以
+    已经 可以 不知 需要 应该 好像 还是 这个 那个 一个""".split()
 )
 
 def tokens(normalized: str) -> list[str]:
