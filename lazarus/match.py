@@ -36,6 +36,9 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
     hits = [signature_hits(index, report.text) for report in reports]
     signatures_hit = any(hits)
     best: dict[int, Match] = {}
+    # Equal best scores (a short title that several entries cover whole) are told apart by how
+    # well each entry fares on the paste's other reports, the whole text among them.
+    support: dict[int, float] = {}
     errors_seen = 0
     for report, report_hits in zip(reports, hits, strict=True):
         if report.kind == "context":
@@ -64,7 +67,12 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
             strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
             match = Match(index.entries[entry_index], round(strength), "fuzzy", report, strength=strength)
             _keep(best, entry_index, match)
-    ordered = sorted(best.values(), key=lambda m: (-m.strength, m.entry.id))
+            support[entry_index] = support.get(entry_index, 0.0) + strength
+    def order(item: tuple[int, Match]) -> tuple[float, float, str]:
+        entry_index, match = item
+        return (-round(match.strength, 6), -support.get(entry_index, 0.0), match.entry.id)
+
+    ordered = [match for _, match in sorted(best.items(), key=order)]
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
 
 
