@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 11  # bump when the pickled layout changes
+FORMAT = 12  # bump when the pickled layout changes
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -70,6 +70,7 @@ class Index(NamedTuple):
     # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
     # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
     field_text: tuple[str, ...]
+    field_words: tuple[str, ...]  # each field's distinct words, space-separated
     field_is_message: bytes
     field_start: array
     # Inverted index in compressed-row form: word -> word number; for each layer, the entries
@@ -155,6 +156,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
         problems=result.problems,
         signatures=signatures,
         field_text=tuple(text for _, text in fields),
+        field_words=tuple(" ".join(dict.fromkeys(tokens(text))) for _, text in fields),
         field_is_message=bytes(flag for flag, _ in fields),
         field_start=field_start,
         words=words,

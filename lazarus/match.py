@@ -154,6 +154,29 @@ def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int
     return {entry_index: value / total * damping for entry_index, value in covered.items()}
 
 
+RECALL_MIN_WEIGHT = 3.0
+
+
+def field_recall(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
+    """0-1 per entry: the largest share of one of its fields' weighted words (a title, an example)
+    that the description contains. A long question that holds all the words of one of an entry's
+    examples ("loss is nan") is about that entry, however much else it says."""
+    query = set(tokens(normalize(text[-MAX_FUZZY_CHARS:])))
+    known, idf = index.words, index.idf
+    starts, field_words = index.field_start, index.field_words
+    best: dict[int, float] = {}
+    for entry_index in candidates:
+        for position in range(starts[entry_index], starts[entry_index + 1]):
+            words = field_words[position].split()
+            weights = [idf[known[w]] for w in words if w in known]
+            total = sum(weights)
+            if total < RECALL_MIN_WEIGHT:
+                continue  # one or two words prove little
+            covered = sum(idf[known[w]] for w in words if w in query and w in known)
+            best[entry_index] = max(best.get(entry_index, 0.0), covered / total)
+    return best
+
+
 def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
     """0-100 per entry: word coverage blended with the best rapidfuzz WRatio against its fields.
 
@@ -186,6 +209,9 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     for _, score, position in process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40):
         entry_index = owners[position]
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
+    if not as_error:
+        for entry_index, recall in field_recall(index, text, candidates).items():
+            similarity[entry_index] = max(similarity.get(entry_index, 0.0), 100 * recall)
     return {
         entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
         for entry_index in candidates
