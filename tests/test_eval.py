@@ -7,6 +7,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,26 +35,42 @@ def figures() -> dict:
     return load_evaluate().evaluate(CASES)
 
 
-def test_eval_set_is_well_formed():
+HOLDOUT = ROOT / "tests" / "eval" / "holdout.yaml"
+
+
+def test_eval_set_is_large_enough():
+    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))
+    assert len(cases) >= 200
+    assert sum(1 for case in cases if case.get("expect") is None) >= 30
+
+
+@pytest.mark.parametrize("path", [p for p in (CASES, HOLDOUT) if p.exists()], ids=lambda p: p.name)
+def test_eval_set_is_well_formed(path):
     from lazarus.index import build_index
     from lazarus.kb import builtin_kb_dir
 
-    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     ids = {entry.id for entry in build_index([], builtin_kb_dir()).entries}
-    assert len(cases) >= 200
-    assert sum(1 for case in cases if case.get("expect") is None) >= 30
     for number, case in enumerate(cases):
-        where = f"case {number} ({case.get('source')})"
+        where = f"{path.name} case {number} ({case.get('source')})"
         assert "expect" in case, where
         assert str(case.get("source", "")).startswith(("https://", "http://")), where
         assert case.get("kind") in KINDS, where
         assert ("text" in case) != ("file" in case), where
         if "file" in case:
-            assert (CASES.parent / case["file"]).is_file(), where
+            assert (path.parent / case["file"]).is_file(), where
         else:
             assert case["text"].strip(), where
         assert case["expect"] in ids or case["expect"] in (None, "uncovered"), where
         assert (case["expect"] is None) == (case["kind"] == "non-pytorch"), where
+
+
+def test_held_out_sources_are_not_in_the_tuning_set():
+    if not HOLDOUT.exists():
+        pytest.skip("no held-out set")
+    tuning = {case["source"] for case in yaml.safe_load(CASES.read_text(encoding="utf-8"))}
+    held_out = [case["source"] for case in yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))]
+    assert not tuning.intersection(held_out)
 
 
 def test_eval_figures_hold_their_floor():
