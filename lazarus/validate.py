@@ -724,10 +724,10 @@ def validate_command(
         entries = select_entries(loaded.entries, ids, tag)
         run = _run_with_progress(entries, device, jobs, memory_cap_from_env(), err)
     except UsageError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"lazarus: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except SandboxError as exc:
-        err.print(f"error: cannot start the sandbox: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"lazarus: cannot start the sandbox: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     print_summary(run, out)
     if json_path:
