@@ -27,7 +27,7 @@ _PREFIX = lazy(
 )
 _PREFIX_STARTS = frozenset("[E0123456789")
 # Searched, not anchored: progress bars often leave the header glued to the end of their line.
-_TRACEBACK = lazy(r"(?:^|\W)(Original )?Traceback \(most recent call last\)")
+_TRACEBACK = lazy(r"(?:^|\W|\^C)(Original )?Traceback \(most recent call last\)")  # ^C: the echo of Ctrl-C
 _FRAME = lazy(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
 _IPYTHON_FRAME = lazy(
     r"^(?:Cell (?P<cell>In ?\[\d*\]), line (?P<line>\d+)|(?P<path>[^\s]+\.py):(?P<pyline>\d+)"

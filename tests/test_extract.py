@@ -157,3 +157,14 @@ def test_prose_that_mentions_nan_is_still_a_description():
 
 def test_a_tools_output_with_keyword_lines_is_not_a_description():
     assert "text" not in [r.kind for r in extract(NODE_LOG)]
+
+
+def test_a_traceback_after_the_echo_of_ctrl_c():
+    text = (
+        "^CTraceback (most recent call last):\n"
+        '  File "train.py", line 36, in train\n'
+        "    for step in loader:\n"
+        "KeyboardInterrupt\n"
+    )
+    reports = extract(text)
+    assert reports[0].kind == "exception" and reports[0].text.startswith("KeyboardInterrupt")
