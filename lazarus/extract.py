@@ -357,12 +357,15 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
         text = f"{warning.group('type').rsplit('.', 1)[-1]}: {warning.group('msg')}"
         return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="warning"), i + 1
     named = _EXC_NAMED.match(stripped)
+    quoted = False
     if named is None and ": " in stripped:
         inside = _EXC_INSIDE.search(stripped)
         if inside is not None:
             named = _EXC_NAMED.match(stripped[inside.start("type") :])
+            quoted = True
     if named and not lines[i][:1].isspace():
-        report, after = _exception_report(lines, i, named, None, "error-line")
+        # An error quoted inside a sentence or a title ends with its line: what follows is prose.
+        report, after = _exception_report(lines[: i + 1] if quoted else lines, i, named, None, "error-line")
         if named.group("type").endswith("Warning"):
             return ErrorReport(report.text, report.line, report.line_number, "warning"), after
         return report, after
