@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lazarus.extract import extract
 from lazarus.index import Index, load_index
-from lazarus.match import rank
+from lazarus.match import other_framework, rank
 from lazarus.model import Diagnosis
 from lazarus.paths import builtin_kb_dir, use_builtin_kb, user_kb_dirs
 
@@ -17,7 +17,7 @@ def open_index(kb_dirs: list[str] | None = None, use_cache: bool = True) -> Inde
 
 def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     reports = extract(text)
-    matches = rank(index, reports, limit=limit) if reports else []
+    matches = rank(index, reports, limit=limit, fuzzy=not other_framework(text)) if reports else []
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches))
 
 

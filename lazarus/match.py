@@ -26,11 +26,12 @@ PROSE_WEIGHT_CAP = 2.0
 SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
 
 
-def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match]:
+def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool = True) -> list[Match]:
     """The confident matches for these reports, best first, one per entry.
 
     When any signature hits, only signature matches are answers: a fuzzy neighbour of a known
-    error is noise, and skipping fuzzy ranking keeps the common case fast.
+    error is noise, and skipping fuzzy ranking keeps the common case fast. With `fuzzy` False
+    (a text from another framework) only signatures can answer.
     """
     reports = reports[:MAX_REPORTS]
     hits = [signature_hits(index, report.text) for report in reports]
@@ -62,6 +63,8 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
                 entry, score = index.entries[entry_index], min(round(strength), 100)
                 _keep(best, entry_index, Match(entry, score, "signature", report, pattern, strength))
             continue
+        if not fuzzy:
+            continue
         handicap = ERROR_FUZZY_HANDICAP if is_error else 0
         for entry_index, value in fuzzy_scores(index, report.text, as_error=is_error).items():
             strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
@@ -74,6 +77,18 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3) -> list[Match
 
     ordered = [match for _, match in sorted(best.items(), key=order)]
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
+
+
+def other_framework(text: str) -> bool:
+    """A text that names another deep-learning framework and never torch: its CUDA, memory and
+    shape troubles resemble ours in words, but our remedies do not apply."""
+    import re
+
+    lowered = text.lower()
+    if "torch" in lowered:
+        return False
+    names = r"\b(?:tensorflow|jax|jaxlib|keras|paddle|paddlepaddle|mxnet|mindspore|theano)\b"
+    return re.search(names, lowered) is not None
 
 
 def _matching_line(text: str, pattern: str) -> str:

@@ -174,3 +174,15 @@ def test_search_and_diagnose_need_no_typer(run_cli, tmp_path):
         )
         assert result.stdout.strip().endswith("clean"), result.stderr
         assert "batchnorm-batch-of-one" in result.stdout or command == "search"
+
+
+def test_another_frameworks_gpu_error_gets_no_fuzzy_answer(index):
+    from lazarus.extract import extract
+    from lazarus.match import rank
+
+    # XLA's out-of-memory message as JAX prints it: CUDA words, not our remedy.
+    text = "jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 4.00GiB"
+    assert rank(index, extract(text), fuzzy=True), "without the framework check this text does match"
+    assert not diagnose(index, text).matches
+    # The same words with torch named are ours to answer.
+    assert diagnose(index, "torch: " + text.split(": ", 1)[1]).matches
