@@ -196,7 +196,7 @@ def _descriptions(lines: list[str], titles: bool) -> list[ErrorReport]:
         reports += [
             ErrorReport(text=line[:MAX_MESSAGE_CHARS], line=line[:300], line_number=n, kind="text")
             for n, line in kept[:MAX_DESCRIPTION_LINES]
-            if len(line) >= 8
+            if len(line) + len(_CJK_CHAR.findall(line)) >= 8  # a Chinese character says as much as two letters
         ]
     return reports
 
