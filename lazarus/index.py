@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 12  # bump when the pickled layout changes
+FORMAT = 13  # bump when the pickled layout changes
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -87,6 +87,12 @@ class Index(NamedTuple):
             return self.entries[self.ids.index(entry_id)]
         except ValueError:
             return None
+
+    def in_headlines(self, word_number: int) -> bool:
+        """Whether any entry uses the word in a title, symptom, example or tag."""
+        return any(
+            offsets[word_number + 1] > offsets[word_number] for offsets, _ in self.postings[MESSAGE : HEADLINE + 1]
+        )
 
     def posted(self, word_number: int, layer: int) -> array:
         offsets, entries = self.postings[layer]

@@ -18,11 +18,11 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]{1,80}){2,}[\\/]?", " <path> "),
         (r"\b(cuda|xpu|mps):\d+\b", r"\1"),
         (r"(?i)\b(gpu|cuda|rank|card)(\d{1,2})\b", r"\1 \2"),
-        # One spelling for names users write several ways.
-        (r"(?i)\bdata[ _-]?loaders?\b", "dataloader"),
-        (r"(?i)\bnum[ _-]?work(?:er|s|ers)\b", "num_workers"),
-        (r"(?i)\bstate[ _-]?dicts?\b", "state_dict"),
-        (r"(?i)\bzero[ _-]?grad\b", "zero_grad"),
+        # One spelling for names users write several ways (next to Chinese, where \b fails).
+        (r"(?i)(?<![a-z0-9_])data[ _-]?loaders?(?![a-z0-9_])", " dataloader "),
+        (r"(?i)(?<![a-z0-9_])num[ _-]?work(?:er|s|ers)(?![a-z0-9_])", " num_workers "),
+        (r"(?i)(?<![a-z0-9_])state[ _-]?dicts?(?![a-z0-9_])", " state_dict "),
+        (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),
         (r"(?<=[a-z])['’](?:s|re|ve|ll|m|d)\b", ""),
         (r"\bpids?\(?s?\)?\s*[\d, ]+", " pid "),
