@@ -174,6 +174,7 @@ def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int
 
 
 RECALL_MIN_WEIGHT = 3.0
+MAX_CANDIDATES = 150
 
 
 def field_recall(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
@@ -215,6 +216,8 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     share = SIMILARITY_SHARE
     needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 100 * share) / (100 * (1 - share))
     candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
+    if len(candidates) > MAX_CANDIDATES:  # a very large KB: compare only the best-covered
+        candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
     query = normalize(text[-MAX_FUZZY_CHARS:])
     choices: list[str] = []
     owners: list[int] = []

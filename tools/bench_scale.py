@@ -39,6 +39,11 @@ RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)
 """
 
 
+# Measured as users run it: with compiled bytecode cached (pip writes it at install time). A
+# PYTHONDONTWRITEBYTECODE in this shell would recompile every module on every run.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 def lazarus_command() -> list[str]:
     script = Path(sys.executable).parent / "lazarus"
     return [str(script)] if script.exists() else [sys.executable, "-m", "lazarus"]
