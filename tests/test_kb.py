@@ -37,6 +37,17 @@ def test_builtin_kb_is_clean():
         assert Path(entry.path).stem == entry.id
 
 
+def test_builtin_entries_can_be_found_in_both_languages():
+    import re
+
+    entries = load_kb([], KB).entries
+    assert len(entries) >= 150
+    for entry in entries:
+        chinese = [e for e in entry.examples if re.search(r"[\u4e00-\u9fff]", e)]
+        english = [e for e in entry.examples if not re.search(r"[\u4e00-\u9fff]", e)]
+        assert len(chinese) >= 2 and len(english) >= 2, entry.id
+
+
 def test_a_valid_user_entry_loads(tmp_path):
     write_entry(tmp_path, "my-entry")
     result = load_kb([tmp_path])
