@@ -87,7 +87,8 @@ CHATTER = frozenset(
     use using used uses happen happens happened happening find found see saw seen notice noticed
     look looks looked following follow below above attached weird strange idea ideas make makes
     made let lets able unable cannot yet already now again always never ever sometimes often well
-    ok okay fine case cases""".split()
+    ok okay fine case cases during fix fixed solve solved solution solutions resolve reason thx
+    appreciate advance kindly guys anybody everyone everybody""".split()
 ) | frozenset(
     # The same in Chinese, as the character pairs tokens() makes.
     """您好 你好 请问 作者 感谢 谢谢 什么 怎么 为什 么回 回事 问题 原因 情况 是否 一下 这是 发现
