@@ -105,7 +105,6 @@ MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error m
 
 def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     from lazarus.kb import load_kb
-    from lazarus.patterns import required_literal
 
     try:
         from lazarus.records import load_records
@@ -115,7 +114,16 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
             return {}
 
     result = load_kb(dirs, builtin)
-    entries = result.entries
+    folders = [*dirs, builtin] if builtin is not None else list(dirs)
+    return index_of(result.entries, result.problems, load_records(folders), folders)
+
+
+def index_of(
+    entries: Sequence[Entry], problems: tuple[KBProblem, ...], records: dict[str, list], folders: Sequence[Path]
+) -> Index:
+    """The index of entries already loaded (build_index reads them; tools vary them)."""
+    from lazarus.patterns import required_literal
+
     patterns = [(i, p, *required_literal(p)) for i, entry in enumerate(entries) for p in entry.signatures]
     signatures = (
         array("I", (p[0] for p in patterns)),
@@ -154,12 +162,10 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
             document_frequency[w] += offsets[w + 1] - offsets[w]
     n = max(len(entries), 1)
     idf = array("d", (math.log(1 + n / df) for df in document_frequency))
-    folders = [*dirs, builtin] if builtin is not None else list(dirs)
-    records = load_records(folders)
     return Index(
         entries=LazyEntries.of(entries),
         ids=tuple(e.id for e in entries),
-        problems=result.problems,
+        problems=problems,
         signatures=signatures,
         field_text=tuple(text for _, text in fields),
         field_words=tuple(" ".join(dict.fromkeys(tokens(text))) for _, text in fields),
