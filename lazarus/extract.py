@@ -147,6 +147,13 @@ def extract(text: str) -> list[ErrorReport]:
     # the text is a log.
     if ordered and not _looks_like_prose(lines):
         return ordered + _context(lines)
+    kept = [line.strip() for line in lines if line.strip()]
+    if not ordered and len(kept) >= 3 and not _looks_like_prose(lines) and "torch" not in text.lower():
+        # Several lines of a tool's output (another language's stack trace, a build log) that
+        # neither name torch nor hold an error we know the shape of: compared as an error
+        # message, not as somebody's words.
+        whole = "\n".join(kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
+        return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="log-line")]
     return ordered + _descriptions(lines, titles=True)
 
 

@@ -67,8 +67,11 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             continue
         handicap = ERROR_FUZZY_HANDICAP if is_error else 0
         for entry_index, value in fuzzy_scores(index, report.text, as_error=is_error).items():
-            strength = FUZZY_CEILING * max(0.0, min(value, 100.0) - handicap - 3 * position) / 100
-            match = Match(index.entries[entry_index], round(strength), "fuzzy", report, strength=strength)
+            # Fuzzy and signature matches never meet (any signature hit ends fuzzy ranking), so
+            # the order may use the whole strength while the score shown stops at the ceiling.
+            strength = FUZZY_CEILING * max(0.0, value - handicap - 3 * position) / 100
+            score = min(round(strength), FUZZY_CEILING)
+            match = Match(index.entries[entry_index], score, "fuzzy", report, strength=strength)
             _keep(best, entry_index, match)
             support[entry_index] = support.get(entry_index, 0.0) + strength
     def order(item: tuple[int, Match]) -> tuple[float, float, str]:
@@ -175,6 +178,7 @@ def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int
 
 RECALL_MIN_WEIGHT = 3.0
 MAX_CANDIDATES = 150
+TITLE_BONUS = 20.0
 
 
 def field_recall(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
@@ -198,7 +202,8 @@ def field_recall(index: Index, text: str, candidates: list[int]) -> dict[int, fl
 
 
 def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
-    """0-100 per entry: word coverage blended with the best rapidfuzz WRatio against its fields.
+    """Per entry: word coverage blended with the best rapidfuzz WRatio against its fields, 0-100,
+    plus a title bonus for descriptions (up to TITLE_BONUS more).
 
     A description is compared with everything an entry says (titles, symptoms, examples, causes,
     fixes, tags, in both languages). An error message is compared only with what errors look
@@ -214,7 +219,10 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     # changes no answer.
     handicap = ERROR_FUZZY_HANDICAP if as_error else 0
     share = SIMILARITY_SHARE
-    needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 100 * share) / (100 * (1 - share))
+    # The most an entry can score is 100 * ((1 - share) * coverage + share) plus the title bonus,
+    # itself at most TITLE_BONUS * coverage (title words are words of the entry).
+    bonus = 0.0 if as_error else TITLE_BONUS
+    needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + handicap - 100 * share) / (100 * (1 - share) + bonus)
     candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
     if len(candidates) > MAX_CANDIDATES:  # a very large KB: compare only the best-covered
         candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
@@ -234,7 +242,29 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     if not as_error:
         for entry_index, recall in field_recall(index, text, candidates).items():
             similarity[entry_index] = max(similarity.get(entry_index, 0.0), 100 * recall)
+    # What an entry's titles share with a description counts on top: they say what the entry is
+    # about, where its examples and causes also say what it is not. The sum may pass 100: the
+    # score shown stops at the fuzzy ceiling, the order does not.
+    titled = title_coverage(index, text, candidates) if not as_error else {}
     return {
         entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
+        + TITLE_BONUS * titled.get(entry_index, 0.0)
         for entry_index in candidates
     }
+
+
+def title_coverage(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
+    """0-1 per entry: the share of the description's weighted words found in the entry's titles,
+    which say what the entry is about; its examples and causes also say what it is not."""
+    weights = query_words(index, text, as_error=False)
+    total = sum(weights.values())
+    if not total:
+        return {}
+    starts, field_words = index.field_start, index.field_words
+    damping = min(1.0, len(weights) / 3)  # as for coverage: one or two words prove little
+    result: dict[int, float] = {}
+    for entry_index in candidates:
+        first = starts[entry_index]
+        title = {*field_words[first].split(), *field_words[first + 1].split()}
+        result[entry_index] = sum(weight for word, weight in weights.items() if word in title) / total * damping
+    return result

@@ -168,3 +168,15 @@ def test_a_traceback_after_the_echo_of_ctrl_c():
     )
     reports = extract(text)
     assert reports[0].kind == "exception" and reports[0].text.startswith("KeyboardInterrupt")
+
+
+def test_another_languages_stack_trace_is_compared_as_an_error():
+    # https://github.com/KaarinGaming/PlatformerTutorial/issues/1
+    text = (
+        "/Users/craigbenjamin/Desktop/Java/IntelliJGitPull/out/production/2D-Platform-Game MainFiles.Main\n"
+        'Exception in thread "main" java.lang.NullPointerException\n'
+        "\tat Utils.LoadNSave.GetSpriteAtlas(LoadNSave.java:109)\n"
+        "\tat MainFiles.Main.main(Main.java:12)\n\n"
+        "Process finished with exit code 1\n"
+    )
+    assert [r.kind for r in extract(text)] == ["log-line"]
