@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import TRACEBACK, lazarus_command  # noqa: E402  (bench also turns bytecode caching back on)
 
 QUERIES = {
     "known error": ["ValueError: Expected more than 1 value per channel when training, got input size [1, 9]"],
@@ -31,22 +34,6 @@ QUERIES = {
     "prose (en)": ["my loss becomes nan after a few epochs of training"],
     "prose (zh)": ["训练几个epoch之后loss变成nan"],
 }
-TRACEBACK = """epoch 1 | loss 0.52
-Traceback (most recent call last):
-  File "/home/me/project/train.py", line 41, in <module>
-    out = model(x)
-RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)
-"""
-
-
-# Measured as users run it: with compiled bytecode cached (pip writes it at install time). A
-# PYTHONDONTWRITEBYTECODE in this shell would recompile every module on every run.
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-
-
-def lazarus_command() -> list[str]:
-    script = Path(sys.executable).parent / "lazarus"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lazarus"]
 
 
 def quoted(text: str) -> str:
