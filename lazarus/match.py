@@ -153,9 +153,12 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     return {w: unknown[w] if w in unknown else min(index.idf[known[w]], PROSE_WEIGHT_CAP) for w in words}
 
 
-def coverage_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
+def coverage_scores(
+    index: Index, text: str, as_error: bool = False, weights: dict[str, float] | None = None
+) -> dict[int, float]:
     """0-1 per entry: the share of the query's weighted words that the entry uses."""
-    weights = query_words(index, text, as_error)
+    if weights is None:
+        weights = query_words(index, text, as_error)
     total = sum(weights.values())
     if not total:
         return {}
@@ -181,11 +184,10 @@ MAX_CANDIDATES = 150
 TITLE_BONUS = 20.0
 
 
-def field_recall(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
+def field_recall(index: Index, query: set[str] | dict[str, float], candidates: list[int]) -> dict[int, float]:
     """0-1 per entry: the largest share of one of its fields' weighted words (a title, an example)
     that the description contains. A long question that holds all the words of one of an entry's
     examples ("loss is nan") is about that entry, however much else it says."""
-    query = set(tokens(normalize(text[-MAX_FUZZY_CHARS:])))
     known, idf = index.words, index.idf
     starts, field_words = index.field_start, index.field_words
     best: dict[int, float] = {}
@@ -211,7 +213,8 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     """
     from rapidfuzz import fuzz, process
 
-    coverage = coverage_scores(index, text, as_error)
+    weights = query_words(index, text, as_error)
+    coverage = coverage_scores(index, text, as_error, weights)
     if not coverage:
         return {}
     # Similarity weighs 0.4 at most: an entry whose coverage is too low to reach a confident
@@ -240,12 +243,12 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
         entry_index = owners[position]
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
     if not as_error:
-        for entry_index, recall in field_recall(index, text, candidates).items():
+        for entry_index, recall in field_recall(index, weights, candidates).items():
             similarity[entry_index] = max(similarity.get(entry_index, 0.0), 100 * recall)
     # What an entry's titles share with a description counts on top: they say what the entry is
     # about, where its examples and causes also say what it is not. The sum may pass 100: the
     # score shown stops at the fuzzy ceiling, the order does not.
-    titled = title_coverage(index, text, candidates) if not as_error else {}
+    titled = title_coverage(index, weights, candidates) if not as_error else {}
     return {
         entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
         + TITLE_BONUS * titled.get(entry_index, 0.0)
@@ -253,10 +256,9 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     }
 
 
-def title_coverage(index: Index, text: str, candidates: list[int]) -> dict[int, float]:
+def title_coverage(index: Index, weights: dict[str, float], candidates: list[int]) -> dict[int, float]:
     """0-1 per entry: the share of the description's weighted words found in the entry's titles,
     which say what the entry is about; its examples and causes also say what it is not."""
-    weights = query_words(index, text, as_error=False)
     total = sum(weights.values())
     if not total:
         return {}
