@@ -53,6 +53,10 @@ def open_index(kb: list[str]) -> Index:
     return index
 
 
+def written_in_chinese(text: str) -> bool:
+    return sum(1 for char in text if "\u4e00" <= char <= "\u9fff") >= 2
+
+
 def check_lang(lang: str | None) -> str:
     lang = lang or default_lang()
     if lang not in ("en", "zh"):
@@ -100,8 +104,9 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
 def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
     from lazarus.doctor import diagnose
 
-    lang = check_lang(lang)
     query = clean_query(words)
+    # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
+    lang = check_lang(lang or ("zh" if written_in_chinese(query) else None))
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     index = open_index(kb)

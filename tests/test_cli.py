@@ -111,6 +111,14 @@ def test_chinese_output(run_cli):
     assert run_cli("--lang", "fr", BN_ERROR).returncode == 2
 
 
+def test_a_question_in_chinese_is_answered_in_chinese(run_cli):
+    english_locale = {"LANG": "en_US.UTF-8", "LC_ALL": "", "LAZARUS_LANG": ""}
+    asked = run_cli("训练几个epoch之后loss变成nan", env=english_locale)
+    assert asked.returncode == 0 and "可能原因" in asked.stdout
+    assert "Likely causes" in run_cli("--lang", "en", "训练几个epoch之后loss变成nan", env=english_locale).stdout
+    assert "Likely causes" in run_cli("loss becomes nan after a few epochs", env=english_locale).stdout
+
+
 def test_limit(run_cli):
     data = json.loads(run_cli("-n", "1", "--json", "loss is nan").stdout)
     assert len(data["matches"]) <= 1
