@@ -53,10 +53,6 @@ def open_index(kb: list[str]) -> Index:
     return index
 
 
-def written_in_chinese(text: str) -> bool:
-    return sum(1 for char in text if "\u4e00" <= char <= "\u9fff") >= 2
-
-
 def check_lang(lang: str | None) -> str:
     lang = lang or default_lang()
     if lang not in ("en", "zh"):
@@ -106,7 +102,9 @@ def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb
 
     query = clean_query(words)
     # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
-    lang = check_lang(lang or ("zh" if written_in_chinese(query) else None))
+    from lazarus.normalize import chinese_characters
+
+    lang = check_lang(lang or ("zh" if chinese_characters(query) >= 2 else None))
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     index = open_index(kb)

@@ -12,6 +12,7 @@ import re
 
 from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport
+from lazarus.normalize import STOPWORDS, chinese_characters
 
 MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
 MAX_MESSAGE_LINES = 24
@@ -140,21 +141,26 @@ def extract(text: str) -> list[ErrorReport]:
     signals = [r for r in after if r.kind == "signal"]
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
+    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
     if any(report.kind in EXCEPTION_KINDS - {"log-line"} for report in ordered):
-        return ordered + _context(lines)
+        return ordered + _context(kept)
     # No exception: a description, or a log whose lines only mention trouble. The whole text is
     # ranked as a description, and so are its first lines (an issue's title, a question) unless
     # the text is a log.
-    if ordered and not _looks_like_prose(lines):
-        return ordered + _context(lines)
-    kept = [line.strip() for line in lines if line.strip()]
-    if not ordered and len(kept) >= 3 and not _looks_like_prose(lines) and "torch" not in text.lower():
+    prose = _looks_like_prose(kept)
+    if ordered and not prose:
+        return ordered + _context(kept)
+    if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
         # Several lines of a tool's output (another language's stack trace, a build log) that
         # neither name torch nor hold an error we know the shape of: compared as an error
         # message, not as somebody's words.
-        whole = "\n".join(kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
+        whole = "\n".join(line for _, line in kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
         return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="log-line")]
-    return ordered + _descriptions(lines, titles=True)
+    return ordered + _descriptions(kept)
+
+
+def names_torch(text: str) -> bool:
+    return "torch" in text.lower()
 
 
 # Reports ranked as error messages; "text" reports are ranked as descriptions.
@@ -164,46 +170,48 @@ MAX_DESCRIPTION_TEXT_LINES = 25
 
 
 _LATIN_WORD = lazy(r"[A-Za-z]+")
-_CJK_CHAR = lazy(r"[\u3400-\u9fff]")
+# The non-empty lines of a paste, stripped, with their numbers.
+Lines = list[tuple[int, str]]
 
 
-def _looks_like_prose(lines: list[str]) -> bool:
+def _short(kept: Lines) -> bool:
+    return 0 < len(kept) <= MAX_DESCRIPTION_TEXT_LINES  # longer, a text is a log, not a description
+
+
+def _looks_like_prose(kept: Lines) -> bool:
     """Sentences somebody wrote (in Chinese, or English rich in function words), not a tool's
     output: only then are a text's keyword lines ("loss becomes nan") a description."""
-    from lazarus.normalize import STOPWORDS
-
-    kept = [line for line in lines if line.strip()]
-    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
+    if not _short(kept):
         return False
-    text = "\n".join(kept)
-    if len(_CJK_CHAR.findall(text)) >= 4:
+    text = "\n".join(line for _, line in kept)
+    if chinese_characters(text) >= 4:
         return True
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
     return len(words) >= 4 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)
 
 
-def _context(lines: list[str]) -> list[ErrorReport]:
+def _context(kept: Lines) -> list[ErrorReport]:
     """A short paste as a whole, searched by signatures only: a message quoted in a question
     without its exception class ("The ValueError is followed: Using a target size ...") is then
     still recognised. A long log is not: its errors are what matters."""
-    kept = [line.strip() for line in lines if line.strip()]
-    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
+    if not _short(kept):
         return []
-    whole = "\n".join(kept)[-MAX_MESSAGE_CHARS:]
+    whole = "\n".join(line for _, line in kept)[-MAX_MESSAGE_CHARS:]
     return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="context")]
 
 
-def _descriptions(lines: list[str], titles: bool) -> list[ErrorReport]:
-    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
-    if not kept or len(kept) > MAX_DESCRIPTION_TEXT_LINES:
-        return []  # a long text with no exception in it is a log, not somebody's description
+def _descriptions(kept: Lines) -> list[ErrorReport]:
+    """The whole of a short text as a description, and its first lines (an issue's title, a
+    question) each on its own."""
+    if not _short(kept):
+        return []
     whole = "\n".join(line for _, line in kept)
     reports = [ErrorReport(text=whole[-MAX_MESSAGE_CHARS:], line=_last_line(whole), line_number=0, kind="text")]
-    if titles and len(kept) > 1:
+    if len(kept) > 1:
         reports += [
             ErrorReport(text=line[:MAX_MESSAGE_CHARS], line=line[:300], line_number=n, kind="text")
             for n, line in kept[:MAX_DESCRIPTION_LINES]
-            if len(line) + len(_CJK_CHAR.findall(line)) >= 8  # a Chinese character says as much as two letters
+            if len(line) + chinese_characters(line) >= 8  # a Chinese character says as much as two letters
         ]
     return reports
 

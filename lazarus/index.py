@@ -99,7 +99,7 @@ class Index(NamedTuple):
         return entries[offsets[word_number] : offsets[word_number + 1]]
 
 
-FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")
+FUZZY_FIELDS = ("title", "title_zh", "symptom", "symptom_zh")  # titles first: match reads them by position
 MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error message is compared to
 
 

@@ -6,7 +6,7 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 
 from __future__ import annotations
 
-from lazarus.extract import EXCEPTION_KINDS
+from lazarus.extract import EXCEPTION_KINDS, names_torch
 from lazarus.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.model import ErrorReport, Match
 from lazarus.normalize import CHATTER, is_cjk, normalize, tokens
@@ -74,6 +74,7 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             match = Match(index.entries[entry_index], score, "fuzzy", report, strength=strength)
             _keep(best, entry_index, match)
             support[entry_index] = support.get(entry_index, 0.0) + strength
+
     def order(item: tuple[int, Match]) -> tuple[float, float, str]:
         entry_index, match = item
         return (-round(match.strength, 6), -support.get(entry_index, 0.0), match.entry.id)
@@ -87,11 +88,10 @@ def other_framework(text: str) -> bool:
     shape troubles resemble ours in words, but our remedies do not apply."""
     import re
 
-    lowered = text.lower()
-    if "torch" in lowered:
+    if names_torch(text):
         return False
     names = r"\b(?:tensorflow|jax|jaxlib|keras|paddle|paddlepaddle|mxnet|mindspore|theano)\b"
-    return re.search(names, lowered) is not None
+    return re.search(names, text.lower()) is not None
 
 
 def _matching_line(text: str, pattern: str) -> str:
@@ -175,8 +175,12 @@ def coverage_scores(
             gain = weight * share
             for entry_index in index.posted(number, layer):
                 covered[entry_index] = covered.get(entry_index, 0.0) + gain
-    damping = min(1.0, len(weights) / 3)  # one or two words covered prove little
+    damping = _damping(weights)
     return {entry_index: value / total * damping for entry_index, value in covered.items()}
+
+
+def _damping(weights: dict[str, float]) -> float:
+    return min(1.0, len(weights) / 3)  # one or two words covered prove little
 
 
 RECALL_MIN_WEIGHT = 3.0
@@ -184,7 +188,7 @@ MAX_CANDIDATES = 150
 TITLE_BONUS = 20.0
 
 
-def field_recall(index: Index, query: set[str] | dict[str, float], candidates: list[int]) -> dict[int, float]:
+def field_recall(index: Index, query: dict[str, float], candidates: list[int]) -> dict[int, float]:
     """0-1 per entry: the largest share of one of its fields' weighted words (a title, an example)
     that the description contains. A long question that holds all the words of one of an entry's
     examples ("loss is nan") is about that entry, however much else it says."""
@@ -263,10 +267,10 @@ def title_coverage(index: Index, weights: dict[str, float], candidates: list[int
     if not total:
         return {}
     starts, field_words = index.field_start, index.field_words
-    damping = min(1.0, len(weights) / 3)  # as for coverage: one or two words prove little
+    damping = _damping(weights)
     result: dict[int, float] = {}
     for entry_index in candidates:
-        first = starts[entry_index]
+        first = starts[entry_index]  # an entry's fields begin with its titles (index.FUZZY_FIELDS)
         title = {*field_words[first].split(), *field_words[first + 1].split()}
         result[entry_index] = sum(weight for word, weight in weights.items() if word in title) / total * damping
     return result

@@ -38,6 +38,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
 _SPACES = lazy(r"\s+")
 _WORD = lazy(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
 _CJK_RUN = lazy(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_CHAR = lazy(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 STOPWORDS = frozenset(
     """a an the is are was were be been to of in on at for and or not no with by as it its this that
@@ -96,6 +97,7 @@ CHATTER = frozenset(
     已经 可以 不知 需要 应该 好像 还是 这个 那个 一个""".split()
 )
 
+
 def tokens(normalized: str) -> list[str]:
     """Stemmed words for Latin script, characters and character pairs for Chinese."""
     found = [stem(w) for w in _WORD.findall(normalized) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
@@ -112,3 +114,7 @@ def tokens(normalized: str) -> list[str]:
 
 def is_cjk(word: str) -> bool:
     return word[:1] >= "\u3400"
+
+
+def chinese_characters(text: str) -> int:
+    return len(_CJK_CHAR.findall(text))
