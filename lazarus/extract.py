@@ -97,6 +97,9 @@ _DROP_FRAME = lazy(
 )
 
 
+_TYPOGRAPHIC = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2032": "'"})
+
+
 class _Failure:
     """One chain of tracebacks (exceptions linked by chaining markers) and nearby error lines."""
 
@@ -110,6 +113,10 @@ def clean_lines(text: str) -> list[str]:
     lines = []
     for raw in text.splitlines():
         line = raw[:MAX_LINE]
+        if not line.isascii():
+            # Forums and issue renderers turn quotes typographic: signatures are written with
+            # the ASCII quotes that torch prints.
+            line = line.translate(_TYPOGRAPHIC)
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         if line.lstrip()[:1] in _PREFIX_STARTS:

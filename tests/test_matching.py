@@ -186,3 +186,15 @@ def test_another_frameworks_gpu_error_gets_no_fuzzy_answer(index):
     assert not diagnose(index, text).matches
     # The same words with torch named are ours to answer.
     assert diagnose(index, "torch: " + text.split(": ", 1)[1]).matches
+
+
+def test_typographic_quotes_from_a_forum_post_still_hit_the_signature(index):
+    # A discuss.pytorch.org post: the forum turned the quotes of the message typographic.
+    text = (
+        "When debugging, i got this error, Runtime, shape \u2018[-1, 400]\u2019 is invalid for input of size 384. "
+        "I tried different values, but can\u2019t find the correct value."
+    )
+    matches = diagnose(index, text).matches
+    assert matches and matches[0].via == "signature", [(m.entry.id, m.score) for m in matches]
+    assert matches[0].entry.id == "view-shape-invalid-for-input-size"
+    assert "'[-1, 400]'" in matches[0].report.line
