@@ -11,7 +11,7 @@ from typing import Any
 
 
 class LazyPattern:
-    """Behaves like the compiled `re.Pattern` for match, search, sub, findall and fullmatch."""
+    """Behaves like the compiled `re.Pattern` for match, search, sub, findall, fullmatch and split."""
 
     __slots__ = ("flags", "pattern", "_compiled")
 
@@ -39,6 +39,9 @@ class LazyPattern:
 
     def findall(self, string: str, *args: Any) -> list[Any]:
         return self.compiled().findall(string, *args)
+
+    def split(self, string: str, maxsplit: int = 0) -> list[Any]:
+        return self.compiled().split(string, maxsplit=maxsplit)
 
 
 def lazy(pattern: str, flags: int = 0) -> LazyPattern:

@@ -39,6 +39,7 @@ _SPACES = lazy(r"\s+")
 _WORD = lazy(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
 _CJK_RUN = lazy(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK_CHAR = lazy(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_PARTICLES = lazy(r"[的了吗呢吧啊呀]+")
 
 STOPWORDS = frozenset(
     """a an the is are was were be been to of in on at for and or not no with by as it its this that
@@ -101,14 +102,16 @@ CHATTER = frozenset(
 def tokens(normalized: str) -> list[str]:
     """Stemmed words for Latin script, characters and character pairs for Chinese."""
     found = [stem(w) for w in _WORD.findall(normalized) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    for run in _CJK_RUN.findall(normalized):
-        # Chinese has no spaces: overlapping character pairs stand in for words. Lone characters
-        # (的, 中, 出) say little; a pair that spans two words is noise the KB never uses, which
+    for whole_run in _CJK_RUN.findall(normalized):
+        # Chinese has no spaces: overlapping character pairs stand in for words. The particles
+        # (的, 了, 吗) end words, so a pair across one ("证的", "爆了") is never formed. Lone
+        # characters say little; a pair that spans two words is noise the KB never uses, which
         # the ranking weighs down as unknown.
-        if len(run) == 1:
-            found.append(run)
-        else:
-            found += [run[i : i + 2] for i in range(len(run) - 1)]
+        for run in _CJK_PARTICLES.split(whole_run):
+            if len(run) == 1:
+                found.append(run)
+            elif run:
+                found += [run[i : i + 2] for i in range(len(run) - 1)]
     return found
 
 
