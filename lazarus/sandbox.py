@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lazarus.runner import signal_name
+
 DEFAULT_MEMORY_CAP = 4 * 1024**3
 OUTPUT_TAIL_CHARS = 2000
 TRACEBACK_TAIL_CHARS = 3000
@@ -642,20 +644,13 @@ def _describe(
         return Outcome.from_dict(report)
     status = status or 0
     if os.WIFSIGNALED(status):
-        return Outcome("crashed", duration, output=output, signal=_signal_name(os.WTERMSIG(status)))
+        return Outcome("crashed", duration, output=output, signal=signal_name(os.WTERMSIG(status)))
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     if not report:
         detail = f"exited with status {exit_code} before the snippet finished"
         return Outcome("crashed", duration, output=output, exit_code=exit_code, detail=detail)
     report.update(duration=duration, output=output, exit_code=exit_code)
     return Outcome.from_dict(report)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def _tail(path: Path, limit: int) -> str:
