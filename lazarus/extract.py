@@ -149,12 +149,12 @@ def extract(text: str) -> list[ErrorReport]:
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
     kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
-    if any(report.kind in EXCEPTION_KINDS - {"log-line"} for report in ordered):
-        return ordered + _context(kept)
-    # No exception: a description, or a log whose lines only mention trouble. The whole text is
-    # ranked as a description, and so are its first lines (an issue's title, a question) unless
-    # the text is a log.
     prose = _looks_like_prose(kept)
+    if any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
+        return ordered + _context(kept)
+    # No exception: a description, or a log whose lines only mention trouble. Somebody's words
+    # are ranked as a description too, the whole text and its first lines (an issue's title, a
+    # question), even when a sentence names an error class ("it reports a runtimeError that").
     if ordered and not prose:
         return ordered + _context(kept)
     if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
@@ -171,7 +171,9 @@ def names_torch(text: str) -> bool:
 
 
 # Reports ranked as error messages; "text" reports are ranked as descriptions.
-EXCEPTION_KINDS = frozenset({"exception", "worker-exception", "chained", "error-line", "warning", "signal", "log-line"})
+EXCEPTION_KINDS = frozenset(
+    {"exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line"}
+)
 MAX_DESCRIPTION_LINES = 3
 MAX_DESCRIPTION_TEXT_LINES = 25
 
@@ -194,7 +196,7 @@ def _looks_like_prose(kept: Lines) -> bool:
     if chinese_characters(text) >= 4:
         return True
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
-    return len(words) >= 4 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)
+    return len(words) >= 3 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)
 
 
 def _context(kept: Lines) -> list[ErrorReport]:
@@ -228,6 +230,7 @@ def _root_first(report: ErrorReport) -> tuple[int, int]:
         "worker-exception": 0,
         "signal": 1,
         "error-line": 2,
+        "mention": 2,
         "chained": 3,
         "exception": 4,
         "warning": 5,
@@ -393,8 +396,11 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
         return report, after
     if _SIGNAL_LINE.search(stripped):
         return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal"), i + 1
-    if _ERROR_WORD.search(stripped[:300]):
-        report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="error-line")
+    word = _ERROR_WORD.search(stripped[:300])
+    if word:
+        # An error class in the middle of a sentence is somebody telling what they saw.
+        kind = "error-line" if word.start() == 0 else "mention"
+        report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind=kind)
         return report, i + 1
     if _ERROR_LINE.search(stripped[:300]):
         # Only a keyword (error, nan, failed...): a log line or a description, not an exception.

@@ -24,6 +24,7 @@ UNKNOWN_CJK_WEIGHT = 0.3  # most unknown character pairs straddle two words
 SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
 SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
+PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool = True) -> list[Match]:
@@ -42,14 +43,17 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     support: dict[int, float] = {}
     errors_seen = 0
     for report, report_hits in zip(reports, hits, strict=True):
-        if report.kind == "context":
-            # The whole of a short paste: its signature hits count, below those of its errors.
+        if report.kind in PASTED and report_hits:
+            # A short paste searched whole, or somebody's words that quote a message: its
+            # signature hits count, below those of its errors, and show the line that hit.
             for entry_index, pattern in report_hits:
                 shown = report._replace(line=_matching_line(report.text, pattern))
                 coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
                 strength = 84 + 8 * coverage
                 entry = index.entries[entry_index]
                 _keep(best, entry_index, Match(entry, round(strength), "signature", shown, pattern, strength))
+            continue
+        if report.kind == "context":
             continue
         is_error = report.kind in EXCEPTION_KINDS
         # Later errors in a log are less likely the one that matters; descriptions are all equal.

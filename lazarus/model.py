@@ -58,7 +58,7 @@ class ErrorReport(NamedTuple):
     text: str
     line: str
     line_number: int
-    # "exception", "worker-exception", "chained", "error-line", "warning", "signal", "log-line";
+    # "exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line";
     # "text" (a description, ranked as prose); "context" (a short paste whole, for signatures only)
     kind: str
     user_frame: str | None = None

@@ -145,8 +145,9 @@ NODE_LOG = (  # https://github.com/npm/cli/issues/6438
 
 def test_a_short_paste_is_also_kept_whole_for_signatures():
     reports = extract(QUOTED_WITHOUT_CLASS)
-    assert reports[0].kind == "error-line"  # "The ValueError is followed:" names a class, no message
-    assert reports[-1].kind == "context" and "Using a target size" in reports[-1].text
+    assert reports[0].kind == "mention"  # "The ValueError is followed:" names a class in a sentence
+    whole = [r for r in reports if r.kind in ("context", "text") and "Using a target size" in r.text]
+    assert whole and whole[0].text.startswith("Hi, when I run")
 
 
 def test_prose_that_mentions_nan_is_still_a_description():
