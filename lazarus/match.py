@@ -24,6 +24,7 @@ UNKNOWN_CJK_WEIGHT = 0.3  # most unknown character pairs straddle two words
 SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
 SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
+AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
 
 
@@ -78,6 +79,14 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             match = Match(index.entries[entry_index], score, "fuzzy", report, strength=strength)
             _keep(best, entry_index, match)
             support[entry_index] = support.get(entry_index, 0.0) + strength
+
+    # A long paste is ranked in parts (the whole, its title, its first lines): an entry that
+    # several parts point to gains a share of what the other parts gave it.
+    for entry_index, match in best.items():
+        others = support.get(entry_index, 0.0) - match.strength
+        if match.via == "fuzzy" and others > 0:
+            strength = match.strength + AGREEMENT * others
+            best[entry_index] = match._replace(strength=strength, score=min(round(strength), FUZZY_CEILING))
 
     def order(item: tuple[int, Match]) -> tuple[float, float, str]:
         entry_index, match = item

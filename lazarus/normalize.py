@@ -20,6 +20,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)\b(gpu|cuda|rank|card)(\d{1,2})\b", r"\1 \2"),
         # One spelling for names users write several ways (next to Chinese, where \b fails).
         (r"(?i)(?<![a-z0-9_])data[ _-]?loaders?(?![a-z0-9_])", " dataloader "),
+        (r"(?i)(?<![a-z0-9_])(train|val|valid|test|eval)[ _-]?loaders?(?![a-z0-9_])", r" \1 dataloader "),
         (r"(?i)(?<![a-z0-9_])num[ _-]?work(?:er|s|ers)(?![a-z0-9_])", " num_workers "),
         (r"(?i)(?<![a-z0-9_])state[ _-]?dicts?(?![a-z0-9_])", " state_dict "),
         (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
