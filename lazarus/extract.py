@@ -293,13 +293,19 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
 def _as_kind(report: ErrorReport, kind: str) -> ErrorReport:
     if report.kind != "exception":
         return report
-    return ErrorReport(report.text, report.line, report.line_number, kind, report.user_frame)
+    return report._replace(kind=kind)
 
 
 def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorReport | None, int]:
     """Read frames from a traceback header to its exception line and message."""
     i = start + 1
     user_frame: str | None = None
+    # The source lines shown under the frames: the user's last one and the one that raised
+    # ("data.add_(update)", "return torch.binary_cross_entropy(...)") tell apart errors whose
+    # messages are the same.
+    user_code: str | None = None
+    last_code: str | None = None
+    code_of: str | None = None  # "user" or "library": the frame whose code line comes next
     first = lines[start].strip() if start >= 0 else ""
     ipython = _IPYTHON_EXC.match(first)
     while i < len(lines):
@@ -307,11 +313,17 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
         stripped = line.strip()
         frame = _FRAME.match(line)
         if frame:
+            code_of = "library"
             if not _DROP_FRAME.search(frame.group("path")):
                 func = frame.group("func")
                 user_frame = f"{frame.group('path')}:{frame.group('line')}" + (f" in {func}" if func else "")
+                code_of = "user"
             i += 1
             continue
+        if code_of and stripped and line[:1] in (" ", "\t") and not stripped.startswith(("^", "~")):
+            last_code = stripped[:200]
+            user_code = last_code if code_of == "user" else user_code
+        code_of = None
         if ipython:
             unlinked = _MARKDOWN_LINK.sub(r"\1", stripped)  # Colab renders frames as links
             cell = _IPYTHON_FRAME.match(unlinked)
@@ -328,12 +340,14 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
                 i += 1
                 continue
             return None, i
-        return _exception_report(lines, i, match, user_frame, "worker-exception" if worker else "exception")
+        code = " ".join(dict.fromkeys(line for line in (user_code, last_code) if line)) or None
+        kind = "worker-exception" if worker else "exception"
+        return _exception_report(lines, i, match, user_frame, kind, code)
     return None, i
 
 
 def _exception_report(
-    lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: str
+    lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: str, code: str | None = None
 ) -> tuple[ErrorReport, int]:
     short_type = match.group("type").rsplit(".", 1)[-1]
     message_lines = [match.group("msg") or ""]
@@ -353,7 +367,8 @@ def _exception_report(
             i += 1
     message = "\n".join(message_lines).strip()[:MAX_MESSAGE_CHARS]
     text = f"{short_type}: {message}" if message else short_type
-    report = ErrorReport(text=text, line=lines[at].strip()[:300], line_number=at, kind=kind, user_frame=user_frame)
+    line = lines[at].strip()[:300]
+    report = ErrorReport(text=text, line=line, line_number=at, kind=kind, user_frame=user_frame, code=code)
     return report, i
 
 
@@ -370,7 +385,7 @@ def _worker_reports(report: ErrorReport) -> list[ErrorReport]:
     inner, _ = _read_traceback(inner_text, 0, worker=True)
     if inner is None:
         return []
-    return [ErrorReport(inner.text, inner.line, report.line_number, "worker-exception", inner.user_frame)]
+    return [inner._replace(line_number=report.line_number, kind="worker-exception")]
 
 
 def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:

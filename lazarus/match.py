@@ -24,6 +24,8 @@ UNKNOWN_CJK_WEIGHT = 0.3  # most unknown character pairs straddle two words
 SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
 SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
+CLUE_SHARE = 0.5  # of the words of the code that raised, next to those of the message
+WORDING_SHARE = 0.05  # of the closest known wording: only ever breaks a tie
 AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
 
@@ -43,6 +45,7 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     # well each entry fares on the paste's other reports, the whole text among them.
     support: dict[int, float] = {}
     errors_seen = 0
+    pasted = next((report.text for report in reports if report.kind in PASTED), "")
     for report, report_hits in zip(reports, hits, strict=True):
         if report.kind in PASTED and report_hits:
             # A short paste searched whole, or somebody's words that quote a message: its
@@ -63,6 +66,8 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
         if signatures_hit:
             # Ties between signature hits go to the entry whose words the error shares most.
             coverage = coverage_scores(index, report.text, as_error=is_error) if report_hits else {}
+            if len(report_hits) > 1:
+                _add_clues(index, report, report.code or pasted, [hit for hit, _ in report_hits], coverage)
             for entry_index, pattern in report_hits:
                 strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
                 entry, score = index.entries[entry_index], min(round(strength), 100)
@@ -94,6 +99,23 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
 
     ordered = [match for _, match in sorted(best.items(), key=order)]
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
+
+
+def _add_clues(index: Index, report: ErrorReport, clue: str, hits: list[int], coverage: dict[int, float]) -> None:
+    """One message, several entries whose signatures hit it: the code that raised it says which,
+    or else what the rest of the paste says ("it comes from the BCE loss"); last, the entry that
+    knows this very wording of the message."""
+    from rapidfuzz import fuzz
+
+    if clue:
+        for entry_index, value in coverage_scores(index, clue).items():
+            coverage[entry_index] = coverage.get(entry_index, 0.0) + CLUE_SHARE * value
+    message = normalize(report.text[-MAX_FUZZY_CHARS:])
+    starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
+    for entry_index in hits:
+        fields = range(starts[entry_index], starts[entry_index + 1])
+        closest = max((fuzz.ratio(message, texts[f]) for f in fields if is_message[f]), default=0.0)
+        coverage[entry_index] = coverage.get(entry_index, 0.0) + WORDING_SHARE * closest / 100
 
 
 def other_framework(text: str) -> bool:

@@ -62,6 +62,7 @@ class ErrorReport(NamedTuple):
     # "text" (a description, ranked as prose); "context" (a short paste whole, for signatures only)
     kind: str
     user_frame: str | None = None
+    code: str | None = None  # the source lines a traceback shows where it was raised
 
 
 class Match(NamedTuple):

@@ -18,6 +18,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]{1,80}){2,}[\\/]?", " <path> "),
         (r"\b(cuda|xpu|mps):\d+\b", r"\1"),
         (r"(?i)\b(gpu|cuda|rank|card)(\d{1,2})\b", r"\1 \2"),
+        (r"(?i)\b(?:graphics |video )?cards?\b", "gpu"),  # "card 0", "main card": a GPU
         # One spelling for names users write several ways (next to Chinese, where \b fails).
         (r"(?i)(?<![a-z0-9_])data[ _-]?loaders?(?![a-z0-9_])", " dataloader "),
         (r"(?i)(?<![a-z0-9_])(train|val|valid|test|eval)[ _-]?loaders?(?![a-z0-9_])", r" \1 dataloader "),

@@ -181,3 +181,14 @@ def test_another_languages_stack_trace_is_compared_as_an_error():
         "Process finished with exit code 1\n"
     )
     assert [r.kind for r in extract(text)] == ["log-line"]
+
+
+def test_a_traceback_keeps_the_code_that_raised():
+    from tests.conftest import FIXTURES
+
+    folder = FIXTURES / "same_message"
+    assert extract((folder / "inplace-add-into-int64.log").read_text())[0].code == "data.add_(update[name] / 10)"
+    # the user's line and the library's line that raised
+    code = extract((folder / "bce-int64-labels.log").read_text())[0].code
+    assert code.startswith("loss = criterion(model(x), labels)")
+    assert code.endswith("return torch.binary_cross_entropy_with_logits(")

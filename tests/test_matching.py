@@ -199,3 +199,21 @@ def test_typographic_quotes_from_a_forum_post_still_hit_the_signature(index):
     assert matches and matches[0].via == "signature", [(m.entry.id, m.score) for m in matches]
     assert matches[0].entry.id == "view-shape-invalid-for-input-size"
     assert "'[-1, 400]'" in matches[0].report.line
+
+
+# One message, two causes (tests/fixtures/same_message/README.md has the scripts that printed
+# them under torch 2.13): the code that raised tells them apart.
+SAME_MESSAGE = [
+    ("inplace-add-into-int64.log", "inplace-op-integer-result-cast"),
+    ("bce-int64-labels.log", "loss-target-integer-expected-float"),
+]
+
+
+@pytest.mark.parametrize("name, entry_id", SAME_MESSAGE)
+def test_the_code_that_raised_tells_apart_one_message_with_two_causes(index, name, entry_id):
+    from tests.conftest import FIXTURES
+
+    matches = diagnose(index, (FIXTURES / "same_message" / name).read_text(encoding="utf-8")).matches
+    hits = {m.entry.id for m in matches if m.via == "signature"}
+    assert hits >= {entry for _, entry in SAME_MESSAGE}
+    assert matches[0].entry.id == entry_id, [(m.entry.id, m.strength) for m in matches]
