@@ -67,7 +67,8 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             # Ties between signature hits go to the entry whose words the error shares most.
             coverage = coverage_scores(index, report.text, as_error=is_error) if report_hits else {}
             if len(report_hits) > 1:
-                _add_clues(index, report, report.code or pasted, [hit for hit, _ in report_hits], coverage)
+                clues = _clues(index, report, report.code or pasted, [hit for hit, _ in report_hits])
+                coverage = {entry_index: coverage.get(entry_index, 0.0) + clues[entry_index] for entry_index in clues}
             for entry_index, pattern in report_hits:
                 strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
                 entry, score = index.entries[entry_index], min(round(strength), 100)
@@ -101,21 +102,21 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     return [m for m in ordered if m.score >= CONFIDENT][:limit]
 
 
-def _add_clues(index: Index, report: ErrorReport, clue: str, hits: list[int], coverage: dict[int, float]) -> None:
+def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dict[int, float]:
     """One message, several entries whose signatures hit it: the code that raised it says which,
     or else what the rest of the paste says ("it comes from the BCE loss"); last, the entry that
     knows this very wording of the message."""
     from rapidfuzz import fuzz
 
-    if clue:
-        for entry_index, value in coverage_scores(index, clue).items():
-            coverage[entry_index] = coverage.get(entry_index, 0.0) + CLUE_SHARE * value
+    told = coverage_scores(index, clue) if clue else {}
     message = normalize(report.text[-MAX_FUZZY_CHARS:])
     starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
+    result = {}
     for entry_index in hits:
         fields = range(starts[entry_index], starts[entry_index + 1])
         closest = max((fuzz.ratio(message, texts[f]) for f in fields if is_message[f]), default=0.0)
-        coverage[entry_index] = coverage.get(entry_index, 0.0) + WORDING_SHARE * closest / 100
+        result[entry_index] = CLUE_SHARE * told.get(entry_index, 0.0) + WORDING_SHARE * closest / 100
+    return result
 
 
 def other_framework(text: str) -> bool:
