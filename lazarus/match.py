@@ -108,7 +108,11 @@ def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dic
     knows this very wording of the message."""
     from rapidfuzz import fuzz
 
-    told = coverage_scores(index, clue) if clue else {}
+    # What the clue says besides the message itself (a paste holds the message too)
+    weights = query_words(index, clue, as_error=False) if clue else {}
+    for word in query_words(index, report.text, as_error=True):
+        weights.pop(word, None)
+    told = coverage_scores(index, clue, weights=weights) if weights else {}
     message = normalize(report.text[-MAX_FUZZY_CHARS:])
     starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
     result = {}
