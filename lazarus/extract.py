@@ -155,6 +155,9 @@ def extract(text: str) -> list[ErrorReport]:
     # No exception: a description, or a log whose lines only mention trouble. Somebody's words
     # are ranked as a description too, the whole text and its first lines (an issue's title, a
     # question), even when a sentence names an error class ("it reports a runtimeError that").
+    # One or two lines whose only sign of trouble is a word ("raises an error", "loss is nan")
+    # are somebody's words too: a log holds more.
+    prose = prose or (len(kept) <= 2 and all(report.kind == "log-line" for report in ordered))
     if ordered and not prose:
         return ordered + _context(kept)
     if not ordered and len(kept) >= 3 and not prose and not names_torch(text):

@@ -192,3 +192,9 @@ def test_a_traceback_keeps_the_code_that_raised():
     code = extract((folder / "bce-int64-labels.log").read_text())[0].code
     assert code.startswith("loss = criterion(model(x), labels)")
     assert code.endswith("return torch.binary_cross_entropy_with_logits(")
+
+
+def test_a_one_line_question_with_a_trouble_word_is_a_description():
+    # few function words ("an", "and"), but a log line says more than one line of words
+    reports = extract("x.permute(0, 2, 1).view(batch, -1) raises an error about size and stride")
+    assert [r.kind for r in reports] == ["log-line", "text"]
