@@ -408,8 +408,11 @@ def main(argv: list[str] | None = None) -> None:
     if "_LAZARUS_COMPLETE" in os.environ:  # the shell asking for completions: typer answers
         build_app()(args=argv, prog_name="lazarus")
         return
-    if not argv and not sys.stdin.isatty():
-        argv = ["diagnose"]
+    if not sys.stdin.isatty() and (not argv or argv[0].startswith("-")):
+        # `... | lazarus` and `... | lazarus -n 1 --json`: options alone, the text comes piped
+        plain = parse_plain_options(argv)
+        if plain is not None and not plain["words"]:
+            argv = ["diagnose", *argv]
     if argv and argv[0] in ("search", "diagnose"):
         plain = parse_plain_options(argv[1:])
         if plain is not None and argv[0] == "search" and plain["words"]:

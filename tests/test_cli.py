@@ -76,6 +76,12 @@ def test_diagnose_reads_a_file(run_cli, tmp_path):
 def test_piped_input_without_command_is_diagnosed(run_cli):
     result = run_cli(input=BN_TRACEBACK)
     assert result.returncode == 0 and "batchnorm-batch-of-one" in result.stdout
+    # options alone, the text piped
+    data = json.loads(run_cli("-n", "1", "--json", input=BN_TRACEBACK).stdout)
+    assert [match["id"] for match in data["matches"]] == ["batchnorm-batch-of-one"]
+    # a query on the command line is still the query, whatever stdin holds
+    result = run_cli("-n", "1", "loss is nan", input="")
+    assert result.returncode == 0 and "loss-nan-during-training" in result.stdout
 
 
 def test_show_and_unknown_id(run_cli):
