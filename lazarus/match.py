@@ -25,6 +25,7 @@ SECONDARY = 0.5
 PROSE_WEIGHT_CAP = 2.0
 SIMILARITY_SHARE = 0.4  # of a fuzzy score; word coverage is the rest
 CLUE_SHARE = 0.5  # of the words of the code that raised, next to those of the message
+CLUE_MARGIN = 0.05  # a clue counts when it points one way by at least this much coverage
 WORDING_SHARE = 0.05  # of the closest known wording: only ever breaks a tie
 AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
@@ -113,6 +114,9 @@ def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dic
     for word in query_words(index, report.text, as_error=True):
         weights.pop(word, None)
     told = coverage_scores(index, clue, weights=weights) if weights else {}
+    shares = [told.get(entry_index, 0.0) for entry_index in hits]
+    if max(shares) - min(shares) < CLUE_MARGIN:
+        told = {}  # words every one of them shares ("training", "file") say nothing
     message = normalize(report.text[-MAX_FUZZY_CHARS:])
     starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
     result = {}
