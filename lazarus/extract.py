@@ -149,7 +149,6 @@ def extract(text: str) -> list[ErrorReport]:
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
     kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
-    prose = _looks_like_prose(kept)
     if any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         return ordered + _context(kept)
     # No exception: a description, or a log whose lines only mention trouble. Somebody's words
@@ -157,7 +156,8 @@ def extract(text: str) -> list[ErrorReport]:
     # question), even when a sentence names an error class ("it reports a runtimeError that").
     # One or two lines whose only sign of trouble is a word ("raises an error", "loss is nan")
     # are somebody's words too: a log holds more.
-    prose = prose or (len(kept) <= 2 and all(report.kind == "log-line" for report in ordered))
+    keyword_lines_only = all(report.kind == "log-line" for report in ordered)
+    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only)
     if ordered and not prose:
         return ordered + _context(kept)
     if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
