@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lazarus.extract import EXCEPTION_KINDS, names_torch
 from lazarus.index import BODY, HEADLINE, MESSAGE, Index
+from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport, Match
 from lazarus.normalize import CHATTER, is_cjk, normalize, tokens
 
@@ -42,8 +43,8 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     hits = [signature_hits(index, report.text) for report in reports]
     signatures_hit = any(hits)
     best: dict[int, Match] = {}
-    # Equal best scores (a short title that several entries cover whole) are told apart by how
-    # well each entry fares on the paste's other reports, the whole text among them.
+    # What each entry scores over all the paste's parts: a share of it lifts an entry several
+    # parts point to, and it breaks what ties remain.
     support: dict[int, float] = {}
     errors_seen = 0
     pasted = next((report.text for report in reports if report.kind in PASTED), "")
@@ -127,15 +128,13 @@ def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dic
     return result
 
 
+_OTHER_FRAMEWORKS = lazy(r"\b(?:tensorflow|jax|jaxlib|keras|paddle|paddlepaddle|mxnet|mindspore|theano)\b")
+
+
 def other_framework(text: str) -> bool:
     """A text that names another deep-learning framework and never torch: its CUDA, memory and
     shape troubles resemble ours in words, but our remedies do not apply."""
-    import re
-
-    if names_torch(text):
-        return False
-    names = r"\b(?:tensorflow|jax|jaxlib|keras|paddle|paddlepaddle|mxnet|mindspore|theano)\b"
-    return re.search(names, text.lower()) is not None
+    return not names_torch(text) and _OTHER_FRAMEWORKS.search(text.lower()) is not None
 
 
 def _matching_line(text: str, pattern: str) -> str:

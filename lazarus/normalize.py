@@ -39,8 +39,9 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
 )
 _SPACES = lazy(r"\s+")
 _WORD = lazy(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
-_CJK_RUN = lazy(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK_CHAR = lazy(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK = r"[\u3400-\u9fff\uf900-\ufaff]"  # CJK ideographs (is_cjk() tests the same lower bound)
+_CJK_RUN = lazy(_CJK + "+")
+_CJK_CHAR = lazy(_CJK)
 _CJK_PARTICLES = lazy(r"[的了吗呢吧啊呀]+")
 
 STOPWORDS = frozenset(
@@ -94,15 +95,15 @@ CHATTER = frozenset(
     ok okay fine case cases during fix fixed solve solved solution solutions resolve reason thx
     appreciate advance kindly guys anybody everyone everybody""".split()
 ) | frozenset(
-    # The same in Chinese, as the character pairs tokens() makes.
+    # The same in Chinese, as the character pairs tokens() makes (none across a particle: 的).
     """您好 你好 请问 作者 感谢 谢谢 什么 怎么 为什 么回 回事 问题 原因 情况 是否 一下 这是 发现
-    请教 大佬 求助 楼主 博主 办法 如何 怎样 有没 没有 知道 我的 我在 时候 的时 但是 然后 因为 所以
+    请教 大佬 求助 楼主 博主 办法 如何 怎样 有没 没有 知道 我在 时候 但是 然后 因为 所以
     已经 可以 不知 需要 应该 好像 还是 这个 那个 一个""".split()
 )
 
 
 def tokens(normalized: str) -> list[str]:
-    """Stemmed words for Latin script, characters and character pairs for Chinese."""
+    """Stemmed words for Latin script; character pairs for Chinese (a lone character alone)."""
     found = [stem(w) for w in _WORD.findall(normalized) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     for whole_run in _CJK_RUN.findall(normalized):
         # Chinese has no spaces: overlapping character pairs stand in for words. The particles
