@@ -224,8 +224,27 @@ def _descriptions(kept: Lines) -> list[ErrorReport]:
             ErrorReport(text=line[:MAX_MESSAGE_CHARS], line=line[:300], line_number=n, kind="text")
             for n, line in kept[:MAX_DESCRIPTION_LINES]
             if len(line) + chinese_characters(line) >= 8  # a Chinese character says as much as two letters
+            and not _is_code(line)
         ]
     return reports
+
+
+def _is_code(line: str) -> bool:
+    """A line of Python (`print(x)`, `loss = crit(out, y)`): its names are not somebody's words."""
+    line = line.strip()
+    # Python reads much prose too ("CrossEntropyLoss is negative", "Hi, Alex,", "## Bug"): only
+    # a call, an assignment, an index or an import is taken for code.
+    if line.startswith("#") or not (any(mark in line for mark in "(=[") or line.startswith(("import ", "from "))):
+        return False
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # x = "\d" would print a SyntaxWarning to the user
+            compile(line, "<line>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _root_first(report: ErrorReport) -> tuple[int, int]:

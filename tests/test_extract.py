@@ -198,3 +198,19 @@ def test_a_one_line_question_with_a_trouble_word_is_a_description():
     # few function words ("an", "and"), but a log line says more than one line of words
     reports = extract("x.permute(0, 2, 1).view(batch, -1) raises an error about size and stride")
     assert [r.kind for r in reports] == ["log-line", "text"]
+
+
+def test_a_line_of_code_is_not_ranked_as_somebody_s_words():
+    # https://github.com/pytorch/pytorch/issues/719 (title and code as the issue shows them)
+    text = (
+        "Module.zero_grad fails for Parameters with requires_grad=False\n"
+        "```python\n"
+        "import torch\n"
+        "from torch.nn.parameter import Parameter\n"
+        "blah.zero_grad()\n"
+        "```\n"
+    )
+    parts = [r.text for r in extract(text) if r.kind == "text"]
+    assert "Module.zero_grad fails for Parameters with requires_grad=False" in parts
+    assert "import torch" not in parts  # a first line, but its names are not a question's words
+    assert len(parts) >= 2
