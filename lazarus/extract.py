@@ -178,6 +178,7 @@ EXCEPTION_KINDS = frozenset(
     {"exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line"}
 )
 MAX_DESCRIPTION_LINES = 3
+OUTPUT_DIGITS = 0.25  # of a line's characters: a title or question holds a version or two at most
 MAX_DESCRIPTION_TEXT_LINES = 25
 
 
@@ -225,8 +226,19 @@ def _descriptions(kept: Lines) -> list[ErrorReport]:
             for n, line in kept[:MAX_DESCRIPTION_LINES]
             if len(line) + chinese_characters(line) >= 8  # a Chinese character says as much as two letters
             and not _is_code(line)
+            and not _is_output(line)
         ]
     return reports
+
+
+_LINK = lazy(r"^(?:!?\[[^\]]{0,200}\]\(\S+\)|<?\S*://\S+)$")  # a URL, or a Markdown link or image
+
+
+def _is_output(line: str) -> bool:
+    """A line a program printed (`Epoch: [127/300]`, `- CUDA : 10.0`, a log record) or a link,
+    whose digits and names are not somebody's words."""
+    marks = sum(not ch.isspace() for ch in line)
+    return sum(ch.isdigit() for ch in line) >= OUTPUT_DIGITS * marks or bool(_LINK.match(line.strip()))
 
 
 def _is_code(line: str) -> bool:

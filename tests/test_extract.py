@@ -214,3 +214,22 @@ def test_a_line_of_code_is_not_ranked_as_somebody_s_words():
     assert "Module.zero_grad fails for Parameters with requires_grad=False" in parts
     assert "import torch" not in parts  # a first line, but its names are not a question's words
     assert len(parts) >= 2
+
+
+def test_a_link_or_a_line_of_output_is_not_ranked_as_somebody_s_words():
+    # https://github.com/huangyangyi/TeCH/issues/42
+    text = (
+        "Loss becomes nan at the epoch of 28\n"
+        "Hi, when I train the geometry, it seems that the loss is nan after epoch 28. "
+        "Did I miss some operation to cause this?\n"
+        "![image](https://github.com/user-attachments/assets/93d68336-2a4a-4300-a5f8-09a97df0fcfa)\n"
+        "Appreciating for your reply!!\n"
+    )
+    parts = [r.text for r in extract(text) if r.kind == "text"][1:]  # after the whole text
+    assert parts[0] == "Loss becomes nan at the epoch of 28" and parts[1].startswith("Hi, when I train")
+    assert len(parts) == 2
+    # https://github.com/maudzung/RTM3D/issues/4 has a training log right under its first line
+    log_start = (
+        "Thanks for the great reproduction!\n>>> Epoch: [127/300]\n2020-08-17 21:48:47,912: logger.py - info()\n"
+    )
+    assert [r.text for r in extract(log_start) if r.kind == "text"][1:] == ["Thanks for the great reproduction!"]
