@@ -71,10 +71,17 @@ def wratio_ranker(index: Index) -> Ranker:
     texts = [text for _, text in pieces]
 
     def rank(text: str) -> list[tuple[str, float]]:
-        best: dict[str, float] = {}
-        for _, score, position in process.extract(normalize(text[-2000:]), texts, scorer=fuzz.WRatio, limit=None):
-            entry_id = pieces[position][0]
-            best[entry_id] = max(best.get(entry_id, 0.0), float(score))
+        query = normalize(text[-2000:])
+        # Only the ten best entries are kept: a cutoff that still leaves ten of them changes no
+        # answer and skips most of the work; below it, everything is scored.
+        for cutoff in (60.0, 0.0):
+            best: dict[str, float] = {}
+            found = process.extract(query, texts, scorer=fuzz.WRatio, limit=None, score_cutoff=cutoff)
+            for _, score, position in found:
+                entry_id = pieces[position][0]
+                best[entry_id] = max(best.get(entry_id, 0.0), float(score))
+            if len(best) >= 10:
+                break
         return sorted(best.items(), key=lambda item: -item[1])[:10]
 
     return rank
