@@ -348,7 +348,11 @@ def build_app() -> Any:
         jobs: int = typer.Option(0, "-j", "--jobs", help="Snippets run at once (default: the number of CPUs)."),
         json_path: str = typer.Option(None, "--json", help="Write results as JSON to this file."),
         junit_path: str = typer.Option(None, "--junit", help="Write results as JUnit XML to this file."),
-        record: bool = typer.Option(False, "--record/--no-record", help="Write kb/verified/ records."),
+        record: bool = typer.Option(
+            False,
+            "--record/--no-record",
+            help="Write verified/ records into each entry's KB folder (built-in entries: the installed package's).",
+        ),
         kb: list[str] = kb_option,
     ) -> None:
         """Run entries' snippets under the installed torch: each error still happens, each fix works."""

@@ -704,7 +704,8 @@ def validate_command(
     kb_dirs: list[str],
     record: bool,
 ) -> int:
-    """`lazarus validate`: 0 when nothing failed, 1 when a check failed, 2 for a usage error."""
+    """`lazarus validate`: 0 when nothing failed, 1 when a check failed, 2 for a usage error or
+    records that cannot be written."""
     from rich.console import Console
 
     out, err = Console(), Console(stderr=True)
@@ -735,8 +736,15 @@ def validate_command(
     if junit_path:
         write_junit(run, junit_path)
     if record:
-        for path in write_run_records(run, user_dirs, builtin):
-            err.print(f"recorded {path}", markup=False, highlight=False)
+        try:
+            written = write_run_records(run, user_dirs, builtin)
+        except OSError as exc:  # a read-only install, a full disk, a file where verified/ should be
+            where = exc.filename or "the records"
+            message = f"lazarus: --record: cannot write {where}: {exc.strerror or exc}"
+            err.print(message, markup=False, highlight=False, soft_wrap=True)
+            return 2
+        for path in written:
+            err.print(f"recorded {path}", markup=False, highlight=False, soft_wrap=True)
     return 1 if run.failed else 0
 
 

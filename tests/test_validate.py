@@ -369,6 +369,17 @@ def test_cuda_requested_without_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(err.strip().splitlines()) == 1
 
 
+def test_records_that_cannot_be_written_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delenv("LAZARUS_KB", raising=False)
+    write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
+    (tmp_path / "verified").write_text("a file where the records folder belongs\n", encoding="utf-8")
+    assert validate_command(["good-silent"], None, "cpu", 1, None, None, [str(tmp_path)], True) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("lazarus: --record: cannot write ") and "verified" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert (tmp_path / "verified").read_text(encoding="utf-8") == "a file where the records folder belongs\n"
+
+
 # --------------------------------------------------------------------------- the rules, directly
 
 
