@@ -341,8 +341,9 @@ def build_app() -> Any:
 
     @app.command()
     def validate(
-        ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Entries to validate (default: all).",
-                                        autocompletion=complete_ids),
+        ids: list[str] = typer.Argument(
+            None, metavar="[ID]...", help="Entries to validate (default: all).", autocompletion=complete_ids
+        ),
         tag: str = typer.Option(None, "--tag", help="Only entries with this tag.", autocompletion=complete_tags),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda or all."),
         jobs: int = typer.Option(0, "-j", "--jobs", help="Snippets run at once (default: the number of CPUs)."),

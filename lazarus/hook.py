@@ -36,7 +36,6 @@ _indexes: dict[tuple[str, ...], Index] = {}
 # ---------------------------------------------------------------- shared by every integration
 
 
-
 def hook_limit() -> int:
     raw = os.environ.get("LAZARUS_LIMIT", "")
     return int(raw) if raw.isdigit() and int(raw) > 0 else HOOK_LIMIT

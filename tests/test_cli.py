@@ -241,8 +241,11 @@ def test_cache_is_rebuilt_when_an_entry_changes(run_cli, tmp_path):
 
 @pytest.mark.parametrize(
     ("words", "cword", "expected"),
-    [("lazarus show batchnorm-b", "2", "batchnorm-batch-of-one"), ("lazarus tag 850", "2", "8502"),
-     ("lazarus diag", "1", "diagnose")],
+    [
+        ("lazarus show batchnorm-b", "2", "batchnorm-batch-of-one"),
+        ("lazarus tag 850", "2", "8502"),
+        ("lazarus diag", "1", "diagnose"),
+    ],
 )
 def test_shell_completion_of_commands_ids_and_tags(run_cli, words, cword, expected):
     env = {"_LAZARUS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}

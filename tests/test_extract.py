@@ -33,11 +33,7 @@ REVERSED_FRAMES = pytest.mark.xfail(
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(c, marks=REVERSED_FRAMES) if "vscode-reversed" in c["file"] else c
-        for c in LOGS
-        if c["user_frame"]
-    ],
+    [pytest.param(c, marks=REVERSED_FRAMES) if "vscode-reversed" in c["file"] else c for c in LOGS if c["user_frame"]],
     ids=lambda c: c["file"],
 )
 def test_the_users_own_frame_is_found(case):

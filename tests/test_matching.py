@@ -39,7 +39,7 @@ def test_numbers_shapes_and_paths_do_not_change_the_answer(index):
     variants = [
         base,
         "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x3 and 7x2)",
-        "  File \"/home/alice/proj/train.py\", line 12, in <module>\n" + base.replace("64x784", "128x2048"),
+        '  File "/home/alice/proj/train.py", line 12, in <module>\n' + base.replace("64x784", "128x2048"),
     ]
     firsts = {diagnose(index, v).matches[0].entry.id for v in variants}
     assert len(firsts) == 1
@@ -88,21 +88,34 @@ def test_real_non_torch_errors_get_no_confident_match(index, case):
 # Near misses: similar errors that belong to different entries, side by side (thefuck's habit).
 NEAR_MISSES = [
     ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 256x10)", "linear-in-features-mismatch"),
-    ("RuntimeError: mat1 and mat2 must have the same dtype, but got Double and Float",
-     "numpy-float64-input-float32-model"),
-    ('RuntimeError: Error(s) in loading state_dict for Net:\n\t'
-     'Unexpected key(s) in state_dict: "bn1.num_batches_tracked".', "state-dict-num-batches-tracked"),
-    ('RuntimeError: Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: "fc.weight".\n\t'
-     'Unexpected key(s) in state_dict: "module.fc.weight".', "state-dict-module-prefix"),
+    (
+        "RuntimeError: mat1 and mat2 must have the same dtype, but got Double and Float",
+        "numpy-float64-input-float32-model",
+    ),
+    (
+        "RuntimeError: Error(s) in loading state_dict for Net:\n\t"
+        'Unexpected key(s) in state_dict: "bn1.num_batches_tracked".',
+        "state-dict-num-batches-tracked",
+    ),
+    (
+        'RuntimeError: Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: "fc.weight".\n\t'
+        'Unexpected key(s) in state_dict: "module.fc.weight".',
+        "state-dict-module-prefix",
+    ),
     ("RuntimeError: expected scalar type Long but found Float", "cross-entropy-target-dtype"),
     ("RuntimeError: Found dtype Double but expected Float", "loss-target-float64-found-dtype-double"),
     ("IndexError: Target 5 is out of bounds.", "cross-entropy-target-out-of-bounds"),
-    ("IndexError: invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ "
-     "to convert a 0-dim tensor to a number", "loss-data-index-0-dim"),
+    (
+        "IndexError: invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ "
+        "to convert a 0-dim tensor to a number",
+        "loss-data-index-0-dim",
+    ),
     ("TypeError: 'DataLoader' object is not subscriptable", "dataloader-not-subscriptable"),
     ("RuntimeError: DataLoader worker (pid(s) 4242) exited unexpectedly", "dataloader-worker-exited-unexpectedly"),
-    ("ERROR: Unexpected bus error encountered in worker. This might be caused by insufficient shared memory (shm).",
-     "dataloader-bus-error-shared-memory"),
+    (
+        "ERROR: Unexpected bus error encountered in worker. This might be caused by insufficient shared memory (shm).",
+        "dataloader-bus-error-shared-memory",
+    ),
     ("loss is nan after a few epochs", "loss-nan-during-training"),
     ("loss全为0", "loss-always-zero"),
     ("交叉熵 loss 为负数", "cross-entropy-loss-negative"),
@@ -158,8 +171,10 @@ def test_search_and_diagnose_need_no_typer(run_cli, tmp_path):
     import sys
 
     log = tmp_path / "train.log"
-    log.write_text("Traceback (most recent call last):\n  File \"t.py\", line 1, in <module>\n"
-                   "ValueError: Expected more than 1 value per channel when training\n")
+    log.write_text(
+        'Traceback (most recent call last):\n  File "t.py", line 1, in <module>\n'
+        "ValueError: Expected more than 1 value per channel when training\n"
+    )
     code = (
         "import sys\n"
         "from lazarus.cli import main\n"

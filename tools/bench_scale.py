@@ -53,6 +53,7 @@ def synthetic_kb(folder: Path, count: int, seed: int = 0) -> None:
     rng = random.Random(seed)
     classes = ("RuntimeError", "ValueError", "TypeError", "IndexError", "AttributeError")
     for n in range(count):
+
         def phrase(k: int) -> str:
             return " ".join(rng.choice(words) for _ in range(k))
 
