@@ -19,7 +19,7 @@ from lazarus import __version__
 from lazarus.model import Entry, KBProblem
 from lazarus.normalize import normalize, tokens
 
-FORMAT = 18  # bump when the pickled layout, normalisation or tokens change
+FORMAT = 19  # bump when the pickled layout, normalisation or tokens change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.

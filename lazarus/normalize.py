@@ -33,6 +33,9 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"\btorch\.(int64|long|LongTensor)\b", "long"),
         (r"\btorch\.(float16|half|HalfTensor)\b", "half"),
         (r"\btorch\.cuda\.(\w+)Tensor\b", r"cuda \1"),
+        # Chinese words for the same change, written one way: memory 增加 / 上涨 is 增长.
+        ("增加|上涨|上升|升高", "增长"),
+        ("降低|减少|减小", "下降"),
         (r"\b\d+\.\d+(?:e[-+]?\d+)?\b", " <num> "),
         (r"\b\d{2,}\b", " <num> "),
     )
@@ -98,7 +101,7 @@ CHATTER = frozenset(
     # The same in Chinese, as the character pairs tokens() makes (none across a particle: 的).
     """您好 你好 请问 作者 感谢 谢谢 什么 怎么 为什 么回 回事 问题 原因 情况 是否 一下 这是 发现
     请教 大佬 求助 楼主 博主 办法 如何 怎样 有没 没有 知道 我在 时候 但是 然后 因为 所以
-    已经 可以 不知 需要 应该 好像 还是 这个 那个 一个""".split()
+    已经 可以 不知 需要 应该 好像 还是 这个 那个 一个 随着 直到 慢慢""".split()
 )
 
 

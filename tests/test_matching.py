@@ -155,6 +155,15 @@ def test_word_forms_share_one_key():
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "decreas", "gpu", "0"]
     assert tokens(normalize("显存一直增长")) == ["显存", "存一", "一直", "直增", "增长"]
     assert tokens(normalize("验证的时候显存爆了")) == ["验证", "时候", "候显", "显存", "存爆"]
+    # Chinese words for one change, one key: memory that 增加 / 上涨 grows (增长)
+    assert tokens(normalize("显存一直上涨")) == tokens(normalize("显存一直增加")) == tokens(normalize("显存一直增长"))
+
+
+def test_a_chinese_question_about_growing_gpu_memory_finds_the_leak(index):
+    # https://github.com/laisimiao/Unet/issues/4 (title and question)
+    text = "显存增加\n您好，随着训练的进行，显存持续增长是什么原因造成的。"
+    matches = diagnose(index, text).matches
+    assert matches and matches[0].entry.id == "loss-tensor-keeps-graph-alive", [(m.entry.id, m.score) for m in matches]
 
 
 def test_a_quoted_message_without_its_class_is_matched(index):
