@@ -241,3 +241,22 @@ def test_the_code_that_raised_tells_apart_one_message_with_two_causes(index, nam
     hits = {m.entry.id for m in matches if m.via == "signature"}
     assert hits >= {entry for _, entry in SAME_MESSAGE}
     assert matches[0].entry.id == entry_id, [(m.entry.id, m.strength) for m in matches]
+
+
+def test_killed_in_markdown_or_after_chinese_still_hits_the_signature(index):
+    # https://github.com/InternLandMark/LandMark/issues/61: the issue shows the log's last line in bold
+    text = (
+        '"Killed" error in the training process\n'
+        "Training with a single process on 1 GPUs.\n"
+        "100%|#####| 837/837 [07:11<00:00,  1.94it/s]\n"
+        "train poses bds tensor([-6.9000,  3.9000,  2.0000]) tensor([6.9000, 7.4000, 2.0000])\n"
+        "**Killed**\n\n"
+        'I wanna train the block_E of MatrixCity dataset, but error "Killed" come out soon after loaded the dataset.\n'
+    )
+    matches = diagnose(index, text).matches
+    assert [(m.entry.id, m.via) for m in matches[:1]] == [("host-ram-oom-killed", "signature")]
+    assert matches[0].report.line == "**Killed**"
+    # the words right before it may be Chinese ("进程被Killed"); "killed by signal: Killed" is a worker's
+    assert diagnose(index, "训练到一半进程被Killed").matches[0].via == "signature"
+    worker = "RuntimeError: DataLoader worker (pid 4242) is killed by signal: Killed."
+    assert diagnose(index, worker).matches[0].entry.id != "host-ram-oom-killed"
