@@ -9,6 +9,7 @@ error in it comes back as one report of kind "text", to be ranked as a descripti
 from __future__ import annotations
 
 import re
+import warnings
 
 from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport
@@ -231,14 +232,17 @@ def _descriptions(kept: Lines) -> list[ErrorReport]:
     return reports
 
 
-_LINK = lazy(r"^(?:!?\[[^\]]{0,200}\]\(\S+\)|<?\S*://\S+)$")  # a URL, or a Markdown link or image
+_URL = lazy(r"<?\S*://\S+")
 
 
 def _is_output(line: str) -> bool:
-    """A line a program printed (`Epoch: [127/300]`, `- CUDA : 10.0`, a log record) or a link,
-    whose digits and names are not somebody's words."""
-    marks = sum(not ch.isspace() for ch in line)
-    return sum(ch.isdigit() for ch in line) >= OUTPUT_DIGITS * marks or bool(_LINK.match(line.strip()))
+    """A line a program printed (`Epoch: [127/300]`, `- CUDA : 10.0`, a log record) or a link
+    (a URL, a Markdown link or image), whose digits and names are not somebody's words."""
+    stripped = line.strip()
+    if _URL.fullmatch(stripped) or _MARKDOWN_LINK.fullmatch(stripped.removeprefix("!")):
+        return True
+    marks = sum(not ch.isspace() for ch in stripped)
+    return sum(ch.isdigit() for ch in stripped) >= OUTPUT_DIGITS * marks
 
 
 def _is_code(line: str) -> bool:
@@ -248,8 +252,6 @@ def _is_code(line: str) -> bool:
     # a call, an assignment, an index or an import is taken for code.
     if line.startswith("#") or not (any(mark in line for mark in "(=[") or line.startswith(("import ", "from "))):
         return False
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # x = "\d" would print a SyntaxWarning to the user
