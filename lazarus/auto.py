@@ -4,6 +4,6 @@ Put it at the top of a training script, or in sitecustomize.py. It costs a few m
 the KB loads only when an exception arrives.
 """
 
-from lazarus.hook import install
+from lazarus.integrations.hook import install
 
 install()

@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def index():
-    from lazarus.index import build_index
+    from lazarus.query.index import build_index
 
     return build_index([], KB)
 

@@ -48,8 +48,8 @@ def test_eval_set_is_large_enough():
 
 @pytest.mark.parametrize("path", [p for p in (CASES, HOLDOUT) if p.exists()], ids=lambda p: p.name)
 def test_eval_set_is_well_formed(path):
-    from lazarus.index import build_index
-    from lazarus.kb import builtin_kb_dir
+    from lazarus.query.index import build_index
+    from lazarus.settings import builtin_kb_dir
 
     cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     ids = {entry.id for entry in build_index([], builtin_kb_dir()).entries}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from lazarus.extract import clean_lines, extract
+from lazarus.query.extract import clean_lines, extract
 from tests.conftest import FIXTURES
 
 LOGS = yaml.safe_load((FIXTURES / "logs" / "index.yaml").read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ torch.nn.BatchNorm1d(4)(torch.randn(1, 4))
 BN_MESSAGE = "ValueError: Expected more than 1 value per channel when training"
 RUN_CALL = """
 import sys
-from lazarus.runner import run_command
+from lazarus.integrations.run import run_command
 as_json = sys.argv[1] == "--json"
 sys.exit(run_command(sys.argv[1 + as_json :], 3, None, [], as_json))
 """
@@ -323,7 +323,7 @@ def test_hook_failure_is_one_line_and_the_traceback_still_shows(cli_env: dict[st
     # A broken lazarus install: its matcher cannot be imported.
     code = (
         "import sys, lazarus.auto\n"
-        "sys.modules['lazarus.doctor'] = None\n"
+        "sys.modules['lazarus.query.pipeline'] = None\n"
         "raise RuntimeError('CUDA error: out of memory')"
     )
     result = run_python(code, cli_env)
@@ -336,7 +336,7 @@ def test_hook_failure_is_one_line_and_the_traceback_still_shows(cli_env: dict[st
 
 
 def test_hook_import_is_light(cli_env: dict[str, str]) -> None:
-    heavy = ("torch", "lazarus.doctor", "lazarus.cli", "yaml", "rapidfuzz", "rich", "typer")
+    heavy = ("torch", "lazarus.query.pipeline", "lazarus.cli", "yaml", "rapidfuzz", "rich", "typer")
     result = run_python(f"import sys, lazarus.auto\nprint([m for m in {heavy!r} if m in sys.modules])", cli_env)
     assert result.stdout == "[]\n", result.stderr
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lazarus.kb import load_kb, regex_problem
+from lazarus.kb.load import load_kb, regex_problem
 from tests.conftest import KB
 
 GOOD = (KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8")
@@ -145,7 +145,7 @@ SEED_TAGS = (
 
 @pytest.mark.parametrize("tag", SEED_TAGS)
 def test_every_seed_item_resolves_by_its_tag(index, tag):
-    from lazarus.doctor import entries_with_tag
+    from lazarus.query.pipeline import entries_with_tag
 
     assert entries_with_tag(index, tag)
 

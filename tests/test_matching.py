@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lazarus.doctor import diagnose
-from lazarus.kb import load_kb
-from lazarus.match import CONFIDENT, SIGNATURE_FLOOR
+from lazarus.kb.load import load_kb
+from lazarus.query.match import CONFIDENT, SIGNATURE_FLOOR
+from lazarus.query.pipeline import diagnose
 from tests.conftest import KB
 
 ENTRIES = load_kb([], KB).entries
@@ -147,7 +147,7 @@ def test_a_query_never_imports_torch(run_cli):
 
 
 def test_word_forms_share_one_key():
-    from lazarus.normalize import normalize, stem, tokens
+    from lazarus.query.normalize import normalize, stem, tokens
 
     assert len({stem(w) for w in ("predicts", "predicted", "predicting")}) == 1
     assert stem("imbalanced") == stem("imbalance")
@@ -202,8 +202,8 @@ def test_search_and_diagnose_need_no_typer(run_cli, tmp_path):
 
 
 def test_another_frameworks_gpu_error_gets_no_fuzzy_answer(index):
-    from lazarus.extract import extract
-    from lazarus.match import rank
+    from lazarus.query.extract import extract
+    from lazarus.query.match import rank
 
     # XLA's out-of-memory message as JAX prints it: CUDA words, not our remedy.
     text = "jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 4.00GiB"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lazarus.records import (
+from lazarus.kb.records import (
     Record,
     load_records,
     read_record_file,
@@ -26,7 +26,7 @@ def rec(entry_id: str = "a", outcome: str = "passed", torch: str = "2.13.0", dev
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, lazarus.records\n"
+        "import sys, lazarus.kb.records\n"
         "heavy = {'torch', 'yaml', 'rich', 'numpy', 'dataclasses'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from lazarus.doctor import diagnose
-from lazarus.index import build_index
-from lazarus.render import rich_match
+from lazarus.query.index import build_index
+from lazarus.query.pipeline import diagnose
+from lazarus.ui.render import rich_match
 from tests.conftest import FIXTURES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -17,10 +17,10 @@ import yaml
 
 pytest.importorskip("torch")
 
+from lazarus.kb.records import read_record_file, record_file_name  # noqa: E402
 from lazarus.model import Entry, Snippet  # noqa: E402
-from lazarus.records import read_record_file, record_file_name  # noqa: E402
-from lazarus.sandbox import Outcome  # noqa: E402
-from lazarus.validate import (  # noqa: E402
+from lazarus.verify.sandbox import Outcome  # noqa: E402
+from lazarus.verify.validate import (  # noqa: E402
     UsageError,
     combine_outcomes,
     imported_modules,

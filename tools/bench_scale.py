@@ -42,8 +42,9 @@ def quoted(text: str) -> str:
 
 def synthetic_kb(folder: Path, count: int, seed: int = 0) -> None:
     """Write `count` valid entries made of the built-in KB's words into `folder`."""
-    from lazarus.kb import builtin_kb_dir, load_kb
-    from lazarus.normalize import normalize
+    from lazarus.kb.load import load_kb
+    from lazarus.query.normalize import normalize
+    from lazarus.settings import builtin_kb_dir
 
     real = load_kb([], builtin_kb_dir()).entries
     words = sorted({w for e in real for w in normalize(f"{e.title} {e.symptom} {e.fix}").split() if w.isalpha()})
@@ -129,7 +130,7 @@ def main() -> None:
         start = time.perf_counter()
         synthetic_kb(kb, args.entries)
         print(f"wrote {args.entries} synthetic entries in {time.perf_counter() - start:.1f} s")
-        from lazarus.kb import load_kb
+        from lazarus.kb.load import load_kb
 
         loaded = load_kb([kb], None)
         if loaded.problems or len(loaded.entries) != args.entries:

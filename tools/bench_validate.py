@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lazarus.kb import builtin_kb_dir, load_kb  # noqa: E402
-from lazarus.validate import PartResult, run_validation  # noqa: E402
+from lazarus.kb.load import load_kb  # noqa: E402
+from lazarus.settings import builtin_kb_dir  # noqa: E402
+from lazarus.verify.validate import PartResult, run_validation  # noqa: E402
 
 
 def main() -> int:

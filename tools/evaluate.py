@@ -31,10 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lazarus.doctor import diagnose  # noqa: E402
-from lazarus.index import Index, build_index  # noqa: E402
-from lazarus.kb import builtin_kb_dir  # noqa: E402
-from lazarus.normalize import normalize, tokens  # noqa: E402
+from lazarus.query.index import Index, build_index  # noqa: E402
+from lazarus.query.normalize import normalize, tokens  # noqa: E402
+from lazarus.query.pipeline import diagnose  # noqa: E402
+from lazarus.settings import builtin_kb_dir  # noqa: E402
 
 Ranker = Callable[[str], list[tuple[str, float]]]
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lazarus.doctor import diagnose  # noqa: E402
-from lazarus.index import index_of  # noqa: E402
-from lazarus.kb import builtin_kb_dir, load_kb  # noqa: E402
+from lazarus.kb.load import load_kb  # noqa: E402
+from lazarus.query.index import index_of  # noqa: E402
+from lazarus.query.pipeline import diagnose  # noqa: E402
+from lazarus.settings import builtin_kb_dir  # noqa: E402
 
 ERROR_TEXT = re.compile(r"^\s*[\w.]*(?:Error|Exception|Warning)\b|^\s*(?:Traceback|File \")")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -6,11 +6,11 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 
 from __future__ import annotations
 
-from lazarus.extract import EXCEPTION_KINDS, names_torch
-from lazarus.index import BODY, HEADLINE, MESSAGE, Index
-from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport, Match
-from lazarus.normalize import CHATTER, is_cjk, normalize, tokens
+from lazarus.query.extract import EXCEPTION_KINDS, names_torch
+from lazarus.query.index import BODY, HEADLINE, MESSAGE, Index
+from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
+from lazarus.regex.lazy import lazy
 
 CONFIDENT = 45
 MAX_REPORTS = 8

@@ -1,4 +1,5 @@
-"""Writing matches for people: rich panels on a colour terminal, plain text otherwise.
+"""Writing to people: answers as rich panels on a colour terminal or plain text otherwise, and
+lazarus's own one-line messages.
 
 One place for the CLI and every integration (`lazarus run`, the exception hook, IPython, pytest),
 so that an answer looks the same wherever it appears.
@@ -7,11 +8,30 @@ so that an answer looks the same wherever it appears.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from lazarus.index import Index
+    from collections.abc import Callable
+
     from lazarus.model import Diagnosis
+    from lazarus.query.index import Index
+
+
+def err(message: str) -> None:
+    """One line about lazarus itself, on stderr."""
+    print(f"lazarus: {message}", file=sys.stderr)
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def kb_problems_reporter(lang: str = "en") -> Callable[[int], None]:
+    """A callback for open_index: says once how many KB entries were left out."""
+    from lazarus.i18n import say
+
+    return lambda count: err(say(lang, "kb_problems", count=count))
 
 
 def wants_color(stream: TextIO) -> bool:
@@ -22,16 +42,19 @@ def wants_color(stream: TextIO) -> bool:
     return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def statuses(index: Index, diagnosis: Diagnosis, lang: str) -> dict[str, str]:
-    """Each matched entry's verification line, in the reader's language."""
-    from lazarus.doctor import verification_status
-    from lazarus.render import localized_status
+def verification(index: Index, entry_id: str, lang: str) -> str:
+    """An entry's verification line, in the reader's language."""
+    from lazarus.kb.records import status_line
 
-    return {m.entry.id: localized_status(verification_status(index, m.entry.id), lang) for m in diagnosis.matches}
+    return status_line(index.records.get(entry_id, []), lang)
+
+
+def statuses(index: Index, diagnosis: Diagnosis, lang: str) -> dict[str, str]:
+    return {m.entry.id: verification(index, m.entry.id, lang) for m in diagnosis.matches}
 
 
 def plain_matches(index: Index, diagnosis: Diagnosis, lang: str) -> str:
-    from lazarus.render import plain_match
+    from lazarus.ui.render import plain_match
 
     status = statuses(index, diagnosis, lang)
     return "\n\n".join(plain_match(m, lang, status[m.entry.id], n) for n, m in enumerate(diagnosis.matches, 1))
@@ -44,7 +67,7 @@ def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO)
         return
     from rich.console import Console
 
-    from lazarus.render import rich_match
+    from lazarus.ui.render import rich_match
 
     status = statuses(index, diagnosis, lang)
     console = Console(file=stream)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lazarus.hook import internal_error, remedy_text
+from lazarus.integrations.hook import internal_error, remedy_text
 
 PHASES = ("setup", "call")  # a teardown failure is cleanup, rarely a PyTorch error worth a remedy
 

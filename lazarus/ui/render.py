@@ -8,48 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lazarus.i18n import STRINGS
 from lazarus.model import Diagnosis, Entry, Match
-
-LABELS = {
-    "en": {
-        "causes": "Likely causes",
-        "fix": "Fix",
-        "matched": "Your error",
-        "frame": "In your code",
-        "snippet": "Fixed code",
-        "score": "score",
-        "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
-        "symptom": "Symptom",
-        "tags": "Tags",
-        "refs": "References",
-    },
-    "zh": {
-        "causes": "可能原因",
-        "fix": "解决办法",
-        "matched": "你的报错",
-        "frame": "出错位置",
-        "snippet": "修复后的代码",
-        "score": "匹配度",
-        "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
-        "symptom": "现象",
-        "tags": "标签",
-        "refs": "参考",
-    },
-}
-
-
-_STATUS_ZH = (
-    ("cuda: not verified yet", "cuda：尚未验证"),
-    ("not verified yet", "尚未验证"),
-    ("verified: ", "已验证："),
-)
-
-
-def localized_status(status: str, lang: str) -> str:
-    if lang == "zh":
-        for english, chinese in _STATUS_ZH:
-            status = status.replace(english, chinese)
-    return status
 
 
 def localized(entry: Entry, lang: str) -> dict[str, Any]:
@@ -129,7 +89,7 @@ def dumps(data: Any) -> str:
 
 
 def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
-    labels = LABELS[lang]
+    labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(match.entry, lang)
     lines = [f"[{rank}] {text['title']}  ({match.entry.id}, {labels['score']} {match.score})"]
     if match.report is not None and match.report.kind != "text":
@@ -148,7 +108,7 @@ def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
 
 
 def plain_entry(entry: Entry, lang: str, status: str) -> str:
-    labels = LABELS[lang]
+    labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(entry, lang)
     lines = [f"{text['title']}  ({entry.id})", f"  {labels['symptom']}: {text['symptom']}", f"  {labels['causes']}:"]
     lines += [f"    - {cause}" for cause in text["causes"]]
@@ -174,7 +134,7 @@ def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
     from rich.syntax import Syntax
     from rich.text import Text
 
-    labels = LABELS[lang]
+    labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(match.entry, lang)
     parts: list[Any] = [Text(text["title"], style="bold")]
     if match.report is not None and match.report.kind != "text":

@@ -5,7 +5,7 @@ Only fuzzy ranking sees normalised text; signatures run on the error as extracte
 
 from __future__ import annotations
 
-from lazarus.lazyre import LazyPattern, lazy
+from lazarus.regex.lazy import LazyPattern, lazy
 
 _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
     (lazy(pattern), replacement)

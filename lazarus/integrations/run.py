@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lazarus.logread import HEADER, REGION_BYTES, TAIL_BYTES
+from lazarus.errors import UsageError
+from lazarus.i18n import say
+from lazarus.query.read import LogTail
+from lazarus.settings import check_kb_dirs, check_lang
+from lazarus.signals import signal_name
+from lazarus.ui.output import err
 
 READ_SIZE = 1 << 16
 POLL_SECONDS = 0.1
@@ -42,61 +47,6 @@ SHELL_LINES = {
     signal.SIGTERM: "Terminated",
     signal.SIGQUIT: "Quit",
 }
-MESSAGES = {
-    "en": {
-        "exited": "the command exited with code {code}",
-        "killed": "the command was killed by {name} (signal {number})",
-    },
-    "zh": {
-        "exited": "命令以退出码 {code} 结束",
-        "killed": "命令被 {name}（信号 {number}）杀死",
-    },
-}
-
-
-class OutputTail:
-    """The last `limit` bytes of the output, and the last traceback that scrolled out of them.
-
-    The same bounded view `lazarus diagnose` reads from a log file, kept as the bytes arrive.
-    """
-
-    def __init__(self, limit: int = TAIL_BYTES, region_limit: int = REGION_BYTES) -> None:
-        self.limit = limit
-        self.region_limit = region_limit
-        self.buffer = bytearray()
-        self.region = b""
-        self.total = 0
-
-    def feed(self, data: bytes) -> None:
-        self.buffer += data
-        self.total += len(data)
-        # Trimming at twice the limit keeps the copying amortised.
-        if len(self.buffer) > 2 * self.limit:
-            self._trim()
-
-    def _trim(self) -> None:
-        cut = len(self.buffer) - self.limit
-        if cut <= 0:
-            return
-        # A header that starts before the cut scrolls out, even one that straddles it.
-        at = self.buffer.rfind(HEADER, 0, cut + len(HEADER) - 1)
-        if at >= 0:
-            self.region = bytes(self.buffer[at : at + self.region_limit])
-        del self.buffer[:cut]
-
-    def last_byte(self) -> bytes:
-        return bytes(self.buffer[-1:])
-
-    def text(self) -> str:
-        self._trim()
-        data = bytes(self.buffer)
-        if self.region and HEADER not in data:
-            data = self.region + b"\n...\n" + data
-        elif self.total > len(data):
-            # Start at a line boundary so a cut line does not look like an error of its own.
-            newline = data.find(b"\n")
-            data = data[newline + 1 :] if 0 <= newline < 4096 else data
-        return data.decode("utf-8", errors="replace")
 
 
 @dataclass
@@ -272,7 +222,7 @@ def _reap(pid: int) -> int | None:
     return status if done == pid else None
 
 
-def pump(streams: list[Stream], pid: int, tail: OutputTail, outcome: Outcome) -> int:
+def pump(streams: list[Stream], pid: int, tail: LogTail, outcome: Outcome) -> int:
     """Copy the child's output as it comes until it exits; returns its wait status.
 
     Once the child has exited and nothing is left to read, we stop even if a grandchild (a
@@ -321,13 +271,6 @@ def exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 def shell_line(status: int) -> str:
     """The line a shell prints when its child dies of this signal."""
     number = os.WTERMSIG(status)
@@ -338,8 +281,8 @@ def shell_line(status: int) -> str:
 def status_message(status: int, lang: str) -> str:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        return MESSAGES[lang]["killed"].format(name=signal_name(number), number=number)
-    return MESSAGES[lang]["exited"].format(code=exit_code(status))
+        return say(lang, "killed", name=signal_name(number), number=number)
+    return say(lang, "exited", code=exit_code(status))
 
 
 def wants_diagnosis(outcome: Outcome) -> bool:
@@ -349,26 +292,25 @@ def wants_diagnosis(outcome: Outcome) -> bool:
 
 
 def report_failure(
-    argv: list[str], outcome: Outcome, tail: OutputTail, limit: int, lang: str, kb: list[str], as_json: bool
+    argv: list[str], outcome: Outcome, tail: LogTail, limit: int, lang: str, kb: list[str], as_json: bool
 ) -> None:
     """The diagnosis, on stderr after the command's output."""
-    from lazarus.hook import diagnose_text, write_matches
-    from lazarus.render import LABELS, error_json, match_json
+    from lazarus.integrations.hook import diagnose_text
+    from lazarus.ui.output import verification, write_matches
+    from lazarus.ui.render import error_json, match_json
 
     text = tail.text()
     if os.WIFSIGNALED(outcome.status):
         text = f"{text.rstrip()}\n{shell_line(outcome.status)}\n"
-    index, diagnosis = diagnose_text(text, limit, kb) if text.strip() else (None, None)
+    index, diagnosis = diagnose_text(text, limit, kb, lang) if text.strip() else (None, None)
     matches = diagnosis.matches if diagnosis else ()
     if as_json:
-        from lazarus.doctor import verification_status
-
         payload = {
             "command": argv,
             "exit_code": exit_code(outcome.status),
             "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
             "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, verification_status(index, m.entry.id)) for m in matches],
+            "matches": [match_json(m, lang, verification(index, m.entry.id, lang)) for m in matches],
         }
         # One line, the last one on stderr: easy to pick out after the command's own output.
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
@@ -378,7 +320,7 @@ def report_failure(
         sys.stderr.write("\n")  # the command's last line (a progress bar, say) did not end
     sys.stderr.write(f"lazarus: {status_message(outcome.status, lang)}\n")
     if not matches:
-        sys.stderr.write(f"lazarus: {LABELS[lang]['none']}\n")
+        sys.stderr.write(f"lazarus: {say(lang, 'none')}\n")
         sys.stderr.flush()
         return
     assert index is not None and diagnosis is not None
@@ -390,15 +332,11 @@ def report_failure(
 
 def check_options(argv: list[str], limit: int, lang: str | None, kb: list[str]) -> str:
     """Refuse bad options before the run, not after it; returns the language."""
-    from lazarus.cli import UsageError, check_lang
-
     if not argv:
         raise UsageError("no command to run: lazarus run -- python train.py")
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    for directory in kb:
-        if not os.path.isdir(directory):
-            raise UsageError(f"--kb {directory}: no such folder")
+    check_kb_dirs(kb)
     return check_lang(lang)
 
 
@@ -411,8 +349,6 @@ def start(argv: list[str], streams: list[Stream]) -> subprocess.Popen[bytes]:
 
 
 def spawn_error(argv: list[str], exc: OSError) -> int:
-    from lazarus.cli import err
-
     if isinstance(exc, FileNotFoundError):
         err(f"{argv[0]}: command not found")
         return EXIT_NOT_FOUND
@@ -425,14 +361,14 @@ def run_command(argv: list[str], limit: int, lang: str | None, kb: list[str], as
     """Run `argv` with its output passing through; diagnose a failure on stderr after it.
 
     Returns the command's exit code (128+N when a signal killed it, 127 when it cannot be
-    found, 126 when it cannot be run). Raises lazarus.cli.UsageError for bad options.
+    found, 126 when it cannot be run). Raises lazarus.errors.UsageError for bad options.
     """
     lang = check_options(argv, limit, lang, kb)
     streams = open_streams()
     outcome = Outcome()
     child: list[int] = []
     previous = _install_handlers(_forwarder(outcome, lambda: child[0] if child else None), streams)
-    tail = OutputTail()
+    tail = LogTail()
     try:
         try:
             process = start(argv, streams)

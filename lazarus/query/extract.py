@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import warnings
 
-from lazarus.lazyre import lazy
 from lazarus.model import ErrorReport
-from lazarus.normalize import STOPWORDS, chinese_characters
+from lazarus.query.normalize import STOPWORDS, chinese_characters
+from lazarus.regex.lazy import lazy
 
 MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
 MAX_MESSAGE_LINES = 24

@@ -4,9 +4,9 @@ every fix still works.
 Each entry's snippets are checked per device: `broken` must raise the documented exception with a
 message one of the entry's signatures matches (or, for a silent failure, run to the end with its
 symptom asserts holding), and `fixed` must run cleanly. Every part runs in its own forked child of
-a fork server (`lazarus.sandbox`), so a crash or hang ends only that part. Results go to the
+a fork server (`lazarus.verify.sandbox`), so a crash or hang ends only that part. Results go to the
 terminal (progress bar and summary table), to JSON and JUnit files, and to verification records
-(`lazarus.records`).
+(`lazarus.kb.records`).
 
 The CLI calls `validate_command`; tests and tools can call `run_validation` directly.
 """
@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lazarus.kb import builtin_kb_dir, load_kb, user_kb_dirs
+from lazarus.kb.load import load_kb
+from lazarus.kb.records import Record, public_version, record_path, version_tuple, write_records
 from lazarus.model import Entry, Snippet
-from lazarus.records import Record, public_version, record_path, version_tuple, write_records
-from lazarus.sandbox import DEFAULT_MEMORY_CAP, Job, Outcome, SandboxError, SandboxServer
+from lazarus.settings import builtin_kb_dir, user_kb_dirs
+from lazarus.verify.sandbox import DEFAULT_MEMORY_CAP, Job, Outcome, SandboxError, SandboxServer
 
 DEVICE_CHOICES = ("cpu", "cuda", "all")
 PARTS = ("broken", "fixed")

@@ -1,6 +1,6 @@
 """Isolated execution of snippet code: a fork server that pays the torch import once.
 
-`python -m lazarus.sandbox` is the server. It imports torch (and numpy when present) once, then
+`python -m lazarus.verify.sandbox` is the server. It imports torch (and numpy when present) once, then
 reads JSON requests, one per line, on stdin and answers each with one JSON line on stdout. For
 each job it forks a child that gets its own process group, temporary directory, memory cap and
 captured output, runs the code with a global `device`, and reports what happened over a pipe.
@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lazarus.runner import signal_name
+from lazarus.signals import signal_name
 
 DEFAULT_MEMORY_CAP = 4 * 1024**3
 OUTPUT_TAIL_CHARS = 2000
@@ -141,7 +141,7 @@ class SandboxServer:
         """Launch the server and wait for its hello, sent once torch is imported."""
         self._base = tempfile.mkdtemp(prefix="lazarus-sandbox-")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lazarus.sandbox"],
+            [sys.executable, "-m", "lazarus.verify.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -151,7 +151,7 @@ class SandboxServer:
         line = self._read_line(time.monotonic() + SERVER_START_TIMEOUT_S)
         if line is None:
             self.close()
-            raise SandboxError("the sandbox server did not start (python -m lazarus.sandbox)")
+            raise SandboxError("the sandbox server did not start (python -m lazarus.verify.sandbox)")
         hello = json.loads(line)
         self.info = ServerInfo(
             torch=hello.get("torch", ""),

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lazarus.i18n import say
+
 RECORDS_DIR = "verified"
 OUTCOMES = ("passed", "failed", "skipped")
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
@@ -152,18 +154,18 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
 # --------------------------------------------------------------------------- status line
 
 
-def status_line(records: Iterable[Record]) -> str:
-    """One line for the query CLI, e.g.
+def status_line(records: Iterable[Record], lang: str = "en") -> str:
+    """One line for people, in their language, e.g.
 
     `verified: torch 2.13.0 cpu ✓ · torch 2.11.0 cuda ✓ (H100) · cuda: not verified yet`
     """
     ordered = sorted(records, key=_display_order)
     if not ordered:
-        return "not verified yet"
+        return say(lang, "not_verified")
     parts = [_describe(record) for record in ordered]
     if not any(record.device == "cuda" for record in ordered):
-        parts.append("cuda: not verified yet")
-    return "verified: " + " · ".join(parts)
+        parts.append(say(lang, "cuda_not_verified"))
+    return say(lang, "verified", parts=" · ".join(parts))
 
 
 def _describe(record: Record) -> str:

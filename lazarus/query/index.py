@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lazarus import __version__
 from lazarus.model import Entry, KBProblem
-from lazarus.normalize import normalize, tokens
+from lazarus.query.normalize import normalize, tokens
+from lazarus.settings import cache_dir
+from lazarus.version import __version__
 
 FORMAT = 19  # bump when the pickled layout, normalisation or tokens change
 
@@ -104,10 +105,10 @@ MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error m
 
 
 def build_index(dirs: list[Path], builtin: Path | None) -> Index:
-    from lazarus.kb import load_kb
+    from lazarus.kb.load import load_kb
 
     try:
-        from lazarus.records import load_records
+        from lazarus.kb.records import load_records
     except ImportError:  # pragma: no cover - records arrive with the validator
 
         def load_records(_dirs: list[Path]) -> dict[str, list]:  # type: ignore[misc]
@@ -122,7 +123,7 @@ def index_of(
     entries: Sequence[Entry], problems: tuple[KBProblem, ...], records: dict[str, list], folders: Sequence[Path]
 ) -> Index:
     """The index of entries already loaded (build_index reads them; tools vary them)."""
-    from lazarus.patterns import required_literal
+    from lazarus.regex.safety import required_literal
 
     patterns = [(i, p, *required_literal(p)) for i, entry in enumerate(entries) for p in entry.signatures]
     signatures = (
@@ -191,11 +192,6 @@ def _postings(per_entry: list[frozenset[str]], words: dict[str, int]) -> tuple[a
         flat.extend(posted)
         offsets.append(len(flat))
     return offsets, flat
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("LAZARUS_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "lazarus" if base else Path.home() / ".cache" / "lazarus"
 
 
 def fingerprint(dirs: list[Path]) -> str:

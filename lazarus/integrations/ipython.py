@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from lazarus.hook import format_exception, internal_error, remedy_text
+from lazarus.integrations.hook import format_exception, internal_error, remedy_text
 
 # What IPython had before us, so that unloading gives it back.
 _previous: dict[int, tuple[Any, Any]] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lazarus.model import Entry, KBProblem, Snippet
-from lazarus.paths import builtin_kb_dir, user_kb_dirs
-from lazarus.patterns import regex_problem
+from lazarus.regex.safety import regex_problem
+from lazarus.settings import builtin_kb_dir, user_kb_dirs
 
 __all__ = ["builtin_kb_dir", "load_kb", "regex_problem", "user_kb_dirs"]
 

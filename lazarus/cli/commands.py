@@ -1,0 +1,195 @@
+"""The commands as plain functions: check the options, call the pipeline, render, return the exit code.
+
+The typer app (lazarus.cli.app) and the fast path (lazarus.cli.main) both call these.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lazarus.errors import UsageError
+from lazarus.settings import check_kb_dirs, check_lang, debug
+from lazarus.ui.output import err, kb_problems_reporter, out
+
+if TYPE_CHECKING:
+    from lazarus.model import Diagnosis
+    from lazarus.query.index import Index
+
+EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
+
+
+def open_index(kb: list[str], lang: str = "en") -> Index:
+    from lazarus.query.pipeline import open_index as load
+
+    return load(kb, kb_problems_reporter(lang))
+
+
+def clean_query(words: list[str]) -> str:
+    query = " ".join(words)
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        query = query.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        err("the query is not valid UTF-8; undecodable bytes were replaced")
+    if not query.strip():
+        raise UsageError("the query is empty: give an error message or describe the symptom")
+    return query
+
+
+def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str) -> int:
+    from lazarus.i18n import say
+    from lazarus.ui.render import dumps, error_json, match_json
+
+    if as_json:
+        from lazarus.ui.output import statuses
+
+        status = statuses(index, diagnosis, lang)
+        payload: dict[str, Any] = {
+            "query": label,
+            "error": error_json(diagnosis),
+            "matches": [match_json(m, lang, status[m.entry.id]) for m in diagnosis.matches],
+        }
+        out(dumps(payload))
+    elif not diagnosis.matches:
+        err(say(lang, "none"))
+    else:
+        from lazarus.ui.output import write_matches
+
+        write_matches(index, diagnosis, lang, sys.stdout)
+    return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
+
+
+def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
+    from lazarus.query.pipeline import diagnose
+
+    query = clean_query(words)
+    # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
+    from lazarus.query.normalize import chinese_characters
+
+    lang = check_lang(lang or ("zh" if chinese_characters(query) >= 2 else None))
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    index = open_index(kb)
+    return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query)
+
+
+def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
+    from lazarus.query.pipeline import diagnose
+    from lazarus.query.read import InputError, read_log
+
+    lang = check_lang(lang)
+    if source in (None, "-"):
+        if source is None and sys.stdin.isatty():
+            raise UsageError("no input: give a log FILE, or pipe a log in: python train.py 2>&1 | lazarus diagnose")
+        name, stream = "<stdin>", sys.stdin.buffer
+        try:
+            text, warnings = read_log(stream, name)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        try:
+            with open(source, "rb") as handle:
+                text, warnings = read_log(handle, source)
+        except IsADirectoryError:
+            raise UsageError(f"{source}: is a folder, not a log file") from None
+        except FileNotFoundError:
+            raise UsageError(f"{source}: no such file") from None
+        except PermissionError:
+            raise UsageError(f"{source}: permission denied") from None
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+    for warning in warnings:
+        err(warning)
+    index = open_index(kb)
+    return show_diagnosis(index, diagnose(index, text, limit), as_json, lang, source or "-")
+
+
+def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> int:
+    from lazarus.ui.output import verification
+    from lazarus.ui.render import dumps, entry_json, plain_entry
+
+    lang = check_lang(lang)
+    index = open_index(kb)
+    entry = index.by_id(entry_id)
+    if entry is None:
+        from rapidfuzz import process
+
+        close = [c for c, _, _ in process.extract(entry_id, [e.id for e in index.entries], limit=3, score_cutoff=60)]
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `lazarus list` shows them all"
+        err(f"no entry with id {entry_id!r}{hint}")
+        if as_json:
+            out(dumps({"entries": []}))
+        return EXIT_NO_MATCH
+    status = verification(index, entry.id, lang)
+    out(dumps({"entries": [entry_json(entry, lang, status)]}) if as_json else plain_entry(entry, lang, status))
+    return EXIT_OK
+
+
+def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) -> int:
+    from lazarus.query.pipeline import entries_with_tag
+    from lazarus.ui.output import verification
+    from lazarus.ui.render import dumps, entry_json, entry_line
+
+    lang = check_lang(lang)
+    index = open_index(kb)
+    entries = entries_with_tag(index, tag) if tag is not None else sorted(index.entries, key=lambda e: e.id)
+    if tag is not None and not entries:
+        err(f"no entry has the tag {tag!r}; `lazarus tags` lists them")
+        if as_json:
+            out(dumps({"entries": []}))
+        return EXIT_NO_MATCH
+    if as_json:
+        out(dumps({"entries": [entry_json(e, lang, verification(index, e.id, lang)) for e in entries]}))
+    else:
+        out("\n".join(entry_line(e, lang) for e in entries))
+    return EXIT_OK
+
+
+def run_tags(as_json: bool, kb: list[str]) -> int:
+    from lazarus.query.pipeline import tag_counts
+    from lazarus.ui.render import dumps
+
+    counts = tag_counts(open_index(kb))
+    if as_json:
+        out(dumps({"tags": [{"tag": t, "count": c} for t, c in counts.items()]}))
+    else:
+        out("\n".join(f"{tag:24} {count}" for tag, count in counts.items()))
+    return EXIT_OK
+
+
+def run_kb_check(as_json: bool, kb: list[str]) -> int:
+    from lazarus.kb.load import load_kb
+    from lazarus.settings import kb_folders
+    from lazarus.ui.render import dumps
+
+    check_kb_dirs(kb)
+    result = load_kb(*kb_folders(kb))
+    if as_json:
+        problems = [{"path": p.path, "field": p.field, "message": p.message} for p in result.problems]
+        out(dumps({"entries": len(result.entries), "problems": problems}))
+    else:
+        for problem in result.problems:
+            out(str(problem))
+        summary = f"{len(result.entries)} valid entries, {len(result.problems)} problem(s)"
+        (err if result.problems else out)(summary)
+    return EXIT_NO_MATCH if result.problems else EXIT_OK
+
+
+def guarded(command: Any, *args: Any) -> int:
+    try:
+        return command(*args)
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `lazarus ... | head` closing the pipe early is not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if debug():
+            raise
+        err(f"internal error: {type(exc).__name__}: {exc} (set LAZARUS_DEBUG=1 for the traceback)")
+        return EXIT_USAGE

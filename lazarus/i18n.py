@@ -1,0 +1,57 @@
+"""Every sentence lazarus says to a person, in English and Chinese, in one table.
+
+Entry text comes from the KB; this is the rest: labels, headers, status lines and messages.
+`say(lang, key, **values)` formats one of them.
+"""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        # labels of an answer
+        "causes": "Likely causes",
+        "fix": "Fix",
+        "matched": "Your error",
+        "frame": "In your code",
+        "snippet": "Fixed code",
+        "score": "score",
+        "symptom": "Symptom",
+        "tags": "Tags",
+        "refs": "References",
+        # messages
+        "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
+        "hook_header": "lazarus knows this error:",
+        "kb_problems": "{count} problem(s) in the KB, those entries are left out; run `lazarus kb check`",
+        "exited": "the command exited with code {code}",
+        "killed": "the command was killed by {name} (signal {number})",
+        # the verification line
+        "verified": "verified: {parts}",
+        "not_verified": "not verified yet",
+        "cuda_not_verified": "cuda: not verified yet",
+    },
+    "zh": {
+        "causes": "可能原因",
+        "fix": "解决办法",
+        "matched": "你的报错",
+        "frame": "出错位置",
+        "snippet": "修复后的代码",
+        "score": "匹配度",
+        "symptom": "现象",
+        "tags": "标签",
+        "refs": "参考",
+        "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
+        "hook_header": "lazarus 认得这个错误：",
+        "kb_problems": "知识库中有 {count} 个问题，相应条目未被使用；运行 `lazarus kb check` 查看",
+        "exited": "命令以退出码 {code} 结束",
+        "killed": "命令被 {name}（信号 {number}）杀死",
+        "verified": "已验证：{parts}",
+        "not_verified": "尚未验证",
+        "cuda_not_verified": "cuda：尚未验证",
+    },
+}
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    """The sentence `key` in `lang` (English when the language is unknown), with its values filled in."""
+    table = STRINGS.get(lang, STRINGS["en"])
+    return table[key].format(**values) if values else table[key]

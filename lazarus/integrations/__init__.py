@@ -1,0 +1,1 @@
+"""Where errors happen: `lazarus run`, the exception hook, IPython and pytest."""

@@ -1,0 +1,1 @@
+"""The knowledge base: loading and checking entry files, and the validator's records."""

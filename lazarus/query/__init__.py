@@ -1,0 +1,1 @@
+"""The query pipeline: read -> extract -> normalise -> index -> match. Never imports torch."""

@@ -1,0 +1,58 @@
+"""The query pipeline in one place: open the index, then text -> extract -> match.
+
+Every caller (the CLI, `lazarus run`, the exception hook, IPython, pytest) opens the index and
+diagnoses through here, so a rule about either exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lazarus.model import Diagnosis, Entry
+from lazarus.query.extract import extract
+from lazarus.query.index import Index, load_index
+from lazarus.query.match import other_framework, rank
+from lazarus.settings import check_kb_dirs, kb_folders, use_cache
+
+_opened: dict[tuple[str, ...], Index] = {}
+
+
+def open_index(kb_dirs: list[str] | None = None, on_problems: Callable[[int], None] | None = None) -> Index:
+    """The index of the user's folders and the built-in KB, opened once per process (a notebook
+    or a test session asks many times). A missing `--kb` folder is a UsageError; entries with
+    problems are left out, and `on_problems` hears how many there were."""
+    key = tuple(kb_dirs or [])
+    if key not in _opened:
+        check_kb_dirs(key)
+        index = load_index(*kb_folders(key), use_cache=use_cache())
+        if index.problems and on_problems is not None:
+            on_problems(len(index.problems))
+        _opened[key] = index
+    return _opened[key]
+
+
+def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
+    reports = extract(text)
+    matches = rank(index, reports, limit=limit, fuzzy=not other_framework(text)) if reports else []
+    return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches))
+
+
+def diagnose_output(index: Index, text: str, limit: int) -> Diagnosis:
+    """Matches for an error found in program output. Output with no error in it is not a
+    description of a symptom: its fuzzy matches would be noise, so they are dropped."""
+    diagnosis = diagnose(index, text, limit)
+    found = tuple(m for m in diagnosis.matches if m.report is None or m.report.kind != "text")
+    return diagnosis._replace(matches=found)
+
+
+def entries_with_tag(index: Index, tag: str) -> list[Entry]:
+    wanted = tag.lower()
+    return [entry for entry in index.entries if wanted in entry.tags]
+
+
+def tag_counts(index: Index) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in index.entries:
+        for tag in entry.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -1,0 +1,91 @@
+"""Everything lazarus reads from the environment, in one place: KB folders, cache, language, limits.
+
+Kept free of heavy imports: every query, and every script that installs the hook, reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from lazarus.errors import UsageError
+
+LANGUAGES = ("en", "zh")
+# Read in this order; the first one set decides (LAZARUS_LANG lets a user override the locale).
+LOCALE_VARIABLES = ("LAZARUS_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+
+
+def builtin_kb_dir() -> Path:
+    """The KB shipped with lazarus: lazarus/data/kb when installed, `kb/` in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "data" / "kb"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "kb"
+
+
+def use_builtin_kb() -> bool:
+    """False when LAZARUS_NO_BUILTIN is set: only the user's folders, e.g. to try a KB alone."""
+    return not os.environ.get("LAZARUS_NO_BUILTIN")
+
+
+def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
+    """User folders, searched before the built-in KB: `--kb` first, then `LAZARUS_KB`."""
+    dirs = [Path(d) for d in cli_dirs]
+    env = os.environ.get("LAZARUS_KB", "")
+    dirs += [Path(d) for d in env.split(os.pathsep) if d.strip()]
+    return dirs
+
+
+def kb_folders(cli_dirs: Iterable[str] = ()) -> tuple[list[Path], Path | None]:
+    """The user's folders in lookup order, and the built-in KB unless LAZARUS_NO_BUILTIN is set."""
+    return user_kb_dirs(cli_dirs), builtin_kb_dir() if use_builtin_kb() else None
+
+
+def check_kb_dirs(cli_dirs: Iterable[str]) -> None:
+    """A `--kb` folder that does not exist is a usage error, for every command alike."""
+    for directory in cli_dirs:
+        if not os.path.isdir(directory):
+            raise UsageError(f"--kb {directory}: no such folder")
+
+
+def cache_dir() -> Path:
+    """Where compiled indexes are kept: $LAZARUS_CACHE_DIR/lazarus, else the platform's cache folder."""
+    base = os.environ.get("LAZARUS_CACHE_DIR")
+    if base:
+        return Path(base) / "lazarus"
+    import platformdirs  # honours XDG_CACHE_HOME on Linux, ~/Library/Caches on macOS
+
+    return Path(platformdirs.user_cache_dir("lazarus", appauthor=False))
+
+
+def use_cache() -> bool:
+    return not os.environ.get("LAZARUS_NO_CACHE")
+
+
+def debug() -> bool:
+    """LAZARUS_DEBUG: let lazarus's own exceptions through with their traceback."""
+    return bool(os.environ.get("LAZARUS_DEBUG"))
+
+
+def default_lang() -> str:
+    for name in LOCALE_VARIABLES:
+        value = os.environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def check_lang(lang: str | None) -> str:
+    """The language asked for (`--lang`), else the locale's; a usage error for any other."""
+    lang = lang or default_lang()
+    if lang not in LANGUAGES:
+        raise UsageError(f"--lang {lang}: choose en or zh")
+    return lang
+
+
+def hook_limit(default: int = 1) -> int:
+    """LAZARUS_LIMIT: how many remedies the integrations show under a traceback."""
+    raw = os.environ.get("LAZARUS_LIMIT", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default

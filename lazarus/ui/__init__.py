@@ -1,0 +1,1 @@
+"""Everything a person or a program reads: rendering, user-facing strings, JSON."""

@@ -1,0 +1,1 @@
+"""The validator: runs entries' snippets under torch in a sandbox and judges them."""
