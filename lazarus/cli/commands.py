@@ -13,6 +13,8 @@ from lazarus.settings import check_kb_dirs, check_lang, debug
 from lazarus.ui.output import err, kb_problems_reporter, out
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lazarus.model import Diagnosis
     from lazarus.query.index import Index
 
@@ -76,17 +78,13 @@ def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb
 
 def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
     from lazarus.query.pipeline import diagnose
-    from lazarus.query.read import InputError, read_log
+    from lazarus.query.read import read_log
 
     lang = check_lang(lang)
     if source in (None, "-"):
         if source is None and sys.stdin.isatty():
             raise UsageError("no input: give a log FILE, or pipe a log in: python train.py 2>&1 | lazarus diagnose")
-        name, stream = "<stdin>", sys.stdin.buffer
-        try:
-            text, warnings = read_log(stream, name)
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
+        text, warnings = read_log(sys.stdin.buffer, "<stdin>")  # an InputError is a UsageError
     else:
         try:
             with open(source, "rb") as handle:
@@ -97,8 +95,6 @@ def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None
             raise UsageError(f"{source}: no such file") from None
         except PermissionError:
             raise UsageError(f"{source}: permission denied") from None
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
     for warning in warnings:
         err(warning)
     index = open_index(kb)
@@ -176,7 +172,7 @@ def run_kb_check(as_json: bool, kb: list[str]) -> int:
     return EXIT_NO_MATCH if result.problems else EXIT_OK
 
 
-def guarded(command: Any, *args: Any) -> int:
+def guarded(command: Callable[..., int], *args: Any) -> int:
     try:
         return command(*args)
     except UsageError as exc:

@@ -37,7 +37,7 @@ QUIET_DEATHS = (signal.SIGINT, signal.SIGPIPE)  # the user stopped it, or its re
 EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
 
 # What a shell prints when its child dies of a signal; KB entries and extraction know these lines.
-SHELL_LINES = {
+SHELL_LINES: dict[int, str] = {
     signal.SIGKILL: "Killed",
     signal.SIGSEGV: "Segmentation fault",
     signal.SIGBUS: "Bus error",
@@ -177,7 +177,12 @@ def _install_handlers(handler: Callable[[int, Any], None], streams: list[Stream]
     wanted: dict[int, Any] = {signum: handler for signum in FORWARDED}
     ptys = [s for s in streams if s.pty]
     if ptys:
-        wanted[signal.SIGWINCH] = lambda signum, frame: [_copy_window_size(s.dest_fd, s.child_fd) for s in ptys]
+
+        def resize(signum: int, frame: Any) -> None:
+            for stream in ptys:
+                _copy_window_size(stream.dest_fd, stream.child_fd)
+
+        wanted[signal.SIGWINCH] = resize
     try:
         for signum, action in wanted.items():
             previous[signum] = signal.signal(signum, action)
@@ -305,12 +310,13 @@ def report_failure(
     index, diagnosis = diagnose_text(text, limit, kb, lang) if text.strip() else (None, None)
     matches = diagnosis.matches if diagnosis else ()
     if as_json:
+        statuses = [verification(index, m.entry.id, lang) for m in matches] if index is not None else []
         payload = {
             "command": argv,
             "exit_code": exit_code(outcome.status),
             "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
             "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, verification(index, m.entry.id, lang)) for m in matches],
+            "matches": [match_json(m, lang, status) for m, status in zip(matches, statuses)],
         }
         # One line, the last one on stderr: easy to pick out after the command's own output.
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")

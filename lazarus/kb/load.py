@@ -22,7 +22,7 @@ DEVICES = ("cpu", "cuda")
 STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh")
 LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
 REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
-SNIPPET_FIELDS = {
+SNIPPET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "broken": str,
     "fixed": str,
     "raises": str,

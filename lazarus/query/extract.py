@@ -313,13 +313,13 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
             i += 1
             continue
         if _has_hint(line):
-            report, after = _standalone(lines, i)
-            if report is not None:
-                inner = _worker_reports(report)
-                if inner:  # a worker's error printed without the main process's traceback
-                    failures.append(_Failure(start=report.line_number, reports=[report, *inner]))
+            found, after = _standalone(lines, i)
+            if found is not None:
+                workers = _worker_reports(found)
+                if workers:  # a worker's error printed without the main process's traceback
+                    failures.append(_Failure(start=found.line_number, reports=[found, *workers]))
                 else:
-                    standalone.append(report)
+                    standalone.append(found)
                 i = max(i + 1, after)
                 continue
         i += 1

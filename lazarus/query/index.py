@@ -13,12 +13,15 @@ import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from lazarus.model import Entry, KBProblem
 from lazarus.query.normalize import normalize, tokens
 from lazarus.settings import cache_dir
 from lazarus.version import __version__
+
+if TYPE_CHECKING:
+    from lazarus.kb.records import Record
 
 FORMAT = 19  # bump when the pickled layout, normalisation or tokens change
 
@@ -42,7 +45,13 @@ class LazyEntries(Sequence[Entry]):
     def __len__(self) -> int:
         return len(self._blobs)
 
-    def __getitem__(self, position):  # type: ignore[override]
+    @overload
+    def __getitem__(self, position: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[Entry]: ...
+
+    def __getitem__(self, position: int | slice) -> Entry | list[Entry]:
         if isinstance(position, slice):
             return [self[i] for i in range(*position.indices(len(self)))]
         if position < 0:
@@ -55,7 +64,7 @@ class LazyEntries(Sequence[Entry]):
     def __iter__(self) -> Iterator[Entry]:
         return (self[i] for i in range(len(self._blobs)))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[LazyEntries], tuple[tuple[bytes, ...]]]:
         return (LazyEntries, (self._blobs,))
 
 
@@ -67,20 +76,20 @@ class Index(NamedTuple):
     # at start-up would cost more than a query, and columns of plain strings load fastest.
     # `literal` is a substring any match must contain (lower-cased when `folded`), so that most
     # patterns are ruled out by a plain `in` test and only the few left are compiled.
-    signatures: tuple[array, tuple[str, ...], tuple[str, ...], bytes]
+    signatures: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes]
     # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
     # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
     field_text: tuple[str, ...]
     field_words: tuple[str, ...]  # each field's distinct words, space-separated
     field_is_message: bytes
-    field_start: array
+    field_start: array[int]
     # Inverted index in compressed-row form: word -> word number; for each layer, the entries
     # posting word w are entries[offsets[w]:offsets[w + 1]]. Flat arrays load as one copy.
     words: dict[str, int]
-    postings: tuple[tuple[array, array], ...]
-    idf: array
+    postings: tuple[tuple[array[int], array[int]], ...]
+    idf: array[float]
     unknown_idf: float
-    records: dict[str, list]  # entry id -> verification records
+    records: dict[str, list[Record]]  # entry id -> verification records
     dirs: tuple[str, ...]
 
     def by_id(self, entry_id: str) -> Entry | None:
@@ -95,7 +104,7 @@ class Index(NamedTuple):
             offsets[word_number + 1] > offsets[word_number] for offsets, _ in self.postings[MESSAGE : HEADLINE + 1]
         )
 
-    def posted(self, word_number: int, layer: int) -> array:
+    def posted(self, word_number: int, layer: int) -> array[int]:
         offsets, entries = self.postings[layer]
         return entries[offsets[word_number] : offsets[word_number + 1]]
 
@@ -107,12 +116,7 @@ MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error m
 def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     from lazarus.kb.load import load_kb
 
-    try:
-        from lazarus.kb.records import load_records
-    except ImportError:  # pragma: no cover - records arrive with the validator
-
-        def load_records(_dirs: list[Path]) -> dict[str, list]:  # type: ignore[misc]
-            return {}
+    from lazarus.kb.records import load_records
 
     result = load_kb(dirs, builtin)
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
@@ -120,7 +124,7 @@ def build_index(dirs: list[Path], builtin: Path | None) -> Index:
 
 
 def index_of(
-    entries: Sequence[Entry], problems: tuple[KBProblem, ...], records: dict[str, list], folders: Sequence[Path]
+    entries: Sequence[Entry], problems: tuple[KBProblem, ...], records: dict[str, list[Record]], folders: Sequence[Path]
 ) -> Index:
     """The index of entries already loaded (build_index reads them; tools vary them)."""
     from lazarus.regex.safety import required_literal
@@ -181,7 +185,7 @@ def index_of(
     )
 
 
-def _postings(per_entry: list[frozenset[str]], words: dict[str, int]) -> tuple[array, array]:
+def _postings(per_entry: list[frozenset[str]], words: dict[str, int]) -> tuple[array[int], array[int]]:
     lists: list[list[int]] = [[] for _ in words]
     for entry_index, entry_words in enumerate(per_entry):
         for word in entry_words:

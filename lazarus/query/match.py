@@ -54,8 +54,8 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             # signature hits count, below those of its errors, and show the line that hit.
             for entry_index, pattern in report_hits:
                 shown = report._replace(line=_matching_line(report.text, pattern))
-                coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
-                strength = 84 + 8 * coverage
+                shown_coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
+                strength = 84 + 8 * shown_coverage
                 entry = index.entries[entry_index]
                 _keep(best, entry_index, Match(entry, round(strength), "signature", shown, pattern, strength))
             continue

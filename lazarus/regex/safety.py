@@ -10,13 +10,12 @@ from typing import Any
 
 def _sre() -> tuple[Any, Any]:
     """The regex parser's modules, under their Python 3.11 or 3.10 names."""
+    import importlib
+
     try:
-        from re import _constants as constants  # type: ignore[attr-defined]
-        from re import _parser as parser  # type: ignore[attr-defined]
+        return importlib.import_module("re._constants"), importlib.import_module("re._parser")
     except ImportError:  # Python 3.10
-        import sre_constants as constants  # type: ignore[no-redef]
-        import sre_parse as parser  # type: ignore[no-redef]
-    return constants, parser
+        return importlib.import_module("sre_constants"), importlib.import_module("sre_parse")
 
 
 def regex_problem(pattern: str) -> str | None:
