@@ -316,7 +316,7 @@ def report_failure(
             "exit_code": exit_code(outcome.status),
             "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
             "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, status) for m, status in zip(matches, statuses)],
+            "matches": [match_json(m, lang, status) for m, status in zip(matches, statuses, strict=True)],
         }
         # One line, the last one on stderr: easy to pick out after the command's own output.
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")

@@ -115,7 +115,6 @@ MESSAGE_FIELDS = ("symptom", "symptom_zh")  # with the examples: what an error m
 
 def build_index(dirs: list[Path], builtin: Path | None) -> Index:
     from lazarus.kb.load import load_kb
-
     from lazarus.kb.records import load_records
 
     result = load_kb(dirs, builtin)
