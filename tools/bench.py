@@ -1,6 +1,6 @@
 """Query speed figures: start-up against `python -c pass`, and diagnose on a 200 MB log.
 
-    python tools/bench.py [--runs 15] [--log-mb 200]
+    python -m tools.bench [--runs 15] [--log-mb 200]
 
 Prints medians measured in this run; nothing here asserts, the figures are for people.
 """

@@ -1,6 +1,6 @@
 """Query speed with a large KB: a synthetic KB of N entries (default 10,000) beside the built-in one.
 
-    python tools/bench_scale.py [--entries 10000] [--runs 7]
+    python -m tools.bench_scale [--entries 10000] [--runs 7]
 
 The synthetic entries are made of the built-in KB's own words, shuffled, so that real queries
 share words (and index bitmasks) with thousands of them, and each carries two signatures that
@@ -18,15 +18,11 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench import TRACEBACK, lazarus_command  # noqa: E402  (bench also turns bytecode caching back on)
+from tools.bench import TRACEBACK, lazarus_command  # (bench also turns bytecode caching back on)
 
 QUERIES = {
     "known error": ["ValueError: Expected more than 1 value per channel when training, got input size [1, 9]"],

@@ -1,6 +1,6 @@
 """Time `lazarus validate` on the whole built-in KB (device cpu, no records).
 
-    python tools/bench_validate.py [-j N]
+    python -m tools.bench_validate [-j N]
 
 Prints the number of entries and checks, the time to start the sandbox (the one torch import),
 the total wall time and the seconds per entry. The target is at most 0.5 s per entry on a
@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lazarus.kb.load import load_kb  # noqa: E402
-from lazarus.settings import builtin_kb_dir  # noqa: E402
-from lazarus.verify.validate import PartResult, run_validation  # noqa: E402
+from lazarus.kb.load import load_kb
+from lazarus.settings import builtin_kb_dir
+from lazarus.verify.validate import PartResult, run_validation
 
 
 def main() -> int:

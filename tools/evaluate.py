@@ -1,6 +1,6 @@
 """Accuracy of lazarus on a labelled set of real texts, against two baselines on the same set.
 
-    python tools/evaluate.py [--cases tests/eval/cases.yaml] [--json] [--misses] [--only lazarus]
+    python -m tools.evaluate [--cases tests/eval/cases.yaml] [--json] [--misses] [--only lazarus]
 
 A case is a real text (a pasted log, a traceback, a symptom in English or Chinese) with the
 entry that must rank first, or `expect: null` for a non-PyTorch error that must get no
@@ -22,19 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lazarus.query.index import Index, build_index
+from lazarus.query.normalize import normalize, tokens
+from lazarus.query.pipeline import diagnose
+from lazarus.settings import builtin_kb_dir
 
-from lazarus.query.index import Index, build_index  # noqa: E402
-from lazarus.query.normalize import normalize, tokens  # noqa: E402
-from lazarus.query.pipeline import diagnose  # noqa: E402
-from lazarus.settings import builtin_kb_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 Ranker = Callable[[str], list[tuple[str, float]]]
 

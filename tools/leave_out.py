@@ -1,6 +1,6 @@
 """How well an entry's own descriptions find it when the entry does not contain them.
 
-    python tools/leave_out.py [--list] [--entry ID ...]
+    python -m tools.leave_out [--list] [--entry ID ...]
 
 The test suite checks that every example ranks its own entry first, but an example is part of its
 entry's text, so that check says little about a user's new wording. Here each entry in turn
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lazarus.kb.load import load_kb  # noqa: E402
-from lazarus.query.index import index_of  # noqa: E402
-from lazarus.query.pipeline import diagnose  # noqa: E402
-from lazarus.settings import builtin_kb_dir  # noqa: E402
+from lazarus.kb.load import load_kb
+from lazarus.query.index import index_of
+from lazarus.query.pipeline import diagnose
+from lazarus.settings import builtin_kb_dir
 
 ERROR_TEXT = re.compile(r"^\s*[\w.]*(?:Error|Exception|Warning)\b|^\s*(?:Traceback|File \")")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -1,0 +1,35 @@
+"""The package's layers and the absence of import cycles, as a contract (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import grimp
+
+from tests.conftest import ROOT
+
+
+def test_layers_contract_holds() -> None:
+    lint = shutil.which("lint-imports") or str(ROOT / ".venv" / "bin" / "lint-imports")
+    result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_imports_itself_back() -> None:
+    """No cycle between modules, lazy (function-level) imports included."""
+    graph = grimp.build_graph("lazarus", cache_dir=None)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported != module and graph.chain_exists(importer=imported, imported=module):
+                cycles.append(f"{module} <-> {imported}")
+    # A package's __init__ that re-exports for documented entry points is not a cycle of code.
+    cycles = [c for c in cycles if not c.startswith(("lazarus <->", "lazarus.hook <->"))]
+    assert cycles == [], "\n".join(cycles)
+
+
+def test_query_path_never_imports_torch() -> None:
+    code = "import sys, lazarus.cli; lazarus.cli  # noqa\nassert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
