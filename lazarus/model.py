@@ -6,7 +6,25 @@ imports `inspect`) would cost the query's start-up more than everything here.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
+
+# How an error was found in a text: a Python exception, a DataLoader worker's original error, the
+# first exception of a chain, a line that is an error without a traceback (CUDA banners, `Killed`),
+# an error mentioned in prose, a warning, a signal, a logged error line; "text" is a description
+# ranked as prose, "context" a short paste kept whole for the signatures only.
+ReportKind = Literal[
+    "exception",
+    "worker-exception",
+    "chained",
+    "error-line",
+    "mention",
+    "warning",
+    "signal",
+    "log-line",
+    "text",
+    "context",
+]
+MatchVia = Literal["signature", "fuzzy"]
 
 
 class Snippet(NamedTuple):
@@ -58,9 +76,7 @@ class ErrorReport(NamedTuple):
     text: str
     line: str
     line_number: int
-    # "exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line";
-    # "text" (a description, ranked as prose); "context" (a short paste whole, for signatures only)
-    kind: str
+    kind: ReportKind
     user_frame: str | None = None
     code: str | None = None  # the source lines a traceback shows where it was raised
 
@@ -68,7 +84,7 @@ class ErrorReport(NamedTuple):
 class Match(NamedTuple):
     entry: Entry
     score: int
-    via: str  # "signature" or "fuzzy"
+    via: MatchVia
     report: ErrorReport | None = None
     signature: str | None = None
     strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie

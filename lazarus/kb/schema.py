@@ -16,7 +16,6 @@ from lazarus.kb.load import (
     DEVICES,
     EXCEPTION_NAME_RE,
     ID_RE,
-    LIST_FIELDS,
     REQUIRED_FIELDS,
     SNIPPET_FIELDS,
     STR_FIELDS,

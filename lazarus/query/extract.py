@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from lazarus.model import ErrorReport
+from lazarus.model import ErrorReport, ReportKind
 from lazarus.query.normalize import STOPWORDS, chinese_characters
 from lazarus.regex.lazy import lazy
 
@@ -326,7 +326,7 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
     return failures, standalone
 
 
-def _as_kind(report: ErrorReport, kind: str) -> ErrorReport:
+def _as_kind(report: ErrorReport, kind: ReportKind) -> ErrorReport:
     if report.kind != "exception":
         return report
     return report._replace(kind=kind)
@@ -377,13 +377,13 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
                 continue
             return None, i
         code = " ".join(dict.fromkeys(line for line in (user_code, last_code) if line)) or None
-        kind = "worker-exception" if worker else "exception"
+        kind: ReportKind = "worker-exception" if worker else "exception"
         return _exception_report(lines, i, match, user_frame, kind, code)
     return None, i
 
 
 def _exception_report(
-    lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: str, code: str | None = None
+    lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: ReportKind, code: str | None = None
 ) -> tuple[ErrorReport, int]:
     short_type = match.group("type").rsplit(".", 1)[-1]
     message_lines = [match.group("msg") or ""]
@@ -450,7 +450,7 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
     word = _ERROR_WORD.search(stripped[:300])
     if word:
         # An error class in the middle of a sentence is somebody telling what they saw.
-        kind = "error-line" if word.start() == 0 else "mention"
+        kind: ReportKind = "error-line" if word.start() == 0 else "mention"
         report = ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind=kind)
         return report, i + 1
     if _ERROR_LINE.search(stripped[:300]):
