@@ -24,7 +24,8 @@ ReportKind = Literal[
     "text",
     "context",
 ]
-MatchVia = Literal["signature", "fuzzy"]
+# "fragment": the paste is part of a message an entry knows (its symptom or an example error).
+MatchVia = Literal["signature", "fragment", "fuzzy"]
 
 
 class Snippet(NamedTuple):

@@ -15,13 +15,15 @@ CASES = ROOT / "tests" / "eval" / "cases.yaml"
 KINDS = {"log", "error", "prose-en", "prose-zh", "non-pytorch"}
 
 TOP1_TARGET = 92.0
-TOP3_TARGET = 98.0
 ABSTENTION_TARGET = 95.0
-# Measured on 2026-11-22 with 158 entries and 315 cases: top-1 94.2 %, top-3 98.5 % (271 of 275),
-# abstention 100 %. All three targets are reached and held.
-# (tests/eval/holdout.yaml, collected after tuning, is reported by tools/evaluate.py, not held here.)
+PRECISION_TARGET = 94.0
+# Issue 11 (right or silent) trades follow-up answers for trust: a fuzzy answer under 55, or 15
+# behind the first, is no longer shown, so top-3 fell from 98.5 % to 97.1 % on 2026-12-06 while
+# the first answer's precision on real reports outside this set rose (tools/evaluate.py on the
+# failure-frequency sample: 51 % -> 83 %). Measured then: top-1 92.7 %, top-3 97.1 %, precision 94.4 %.
+# (tests/eval/heldout/, collected blind, is reported by tools/evaluate.py, never held here.)
 TOP1_FLOOR = TOP1_TARGET
-TOP3_FLOOR = TOP3_TARGET
+TOP3_FLOOR = 97.0
 
 
 def load_evaluate():
@@ -77,11 +79,12 @@ def test_held_out_sources_are_not_in_the_tuning_set():
 
 def test_eval_figures_hold_their_floor():
     """A ratchet: the figures measured when this floor was set, which must not fall. Issue 4's
-    targets are top-1 >= 92 %, top-3 >= 98 % and abstention >= 95 %, all reached and held."""
+    targets are top-1 >= 92 % and abstention >= 95 %; issue 11 adds precision of the first answer."""
     result = figures()
     lazarus = result["lazarus"]
     assert lazarus["top1"] >= TOP1_FLOOR, result
     assert lazarus["top3"] >= TOP3_FLOOR, result
     assert lazarus["abstention"] >= ABSTENTION_TARGET, result
+    assert lazarus["precision"] >= PRECISION_TARGET, result
     assert lazarus["top1"] >= result["wratio"]["top1"] + 10, result
     assert lazarus["top1"] >= result["bm25"]["top1"] + 10, result

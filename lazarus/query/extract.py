@@ -158,9 +158,15 @@ def extract(text: str) -> list[ErrorReport]:
     # One or two lines whose only sign of trouble is a word ("raises an error", "loss is nan")
     # are somebody's words too: a log holds more.
     keyword_lines_only = all(report.kind == "log-line" for report in ordered)
-    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only)
+    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only and not _MESSAGE_LIKE.search(text))
     if ordered and not prose:
         return ordered + _context(kept)
+    if not ordered and not prose and len(kept) <= 2 and _MESSAGE_LIKE.search(text):
+        # A line or two of a tool's output with no error class ("Failed to build torch-quiver
+        # (setup.py build_ext error)", "Error(s) in loading state_dict ..."): a message, compared
+        # with the messages entries know, not a description compared with everything they say.
+        whole = "\n".join(line for _, line in kept)[-MAX_MESSAGE_CHARS:]
+        return [ErrorReport(text=whole, line=_last_line(whole), line_number=kept[0][0], kind="error-line")]
     if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
         # Several lines of a tool's output (another language's stack trace, a build log) that
         # neither name torch nor hold an error we know the shape of: compared as an error
@@ -184,6 +190,9 @@ MAX_DESCRIPTION_TEXT_LINES = 25
 
 
 _LATIN_WORD = lazy(r"[A-Za-z]+")
+# Signs of a program's message rather than somebody's words: a file, a call, a qualified name,
+# a version pin, a C++ scope, an identifier with an underscore.
+_MESSAGE_LIKE = lazy(r"\w\.py\b|\w\.\w+\.\w|==|::|\b[a-z]+_[a-z_]+\b|\.so\b|\(s\)")
 # The non-empty lines of a paste, stripped, with their numbers.
 Lines = list[tuple[int, str]]
 

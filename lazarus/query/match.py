@@ -13,6 +13,18 @@ from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
 from lazarus.regex.lazy import lazy
 
 CONFIDENT = 45
+# Calibrated on the tuning texts (python -m tools.evaluate, "first answers right, by score"): a
+# fuzzy first answer under FUZZY_FLOOR was right a fraction of the time, so it is not shown; nor
+# is a fuzzy answer this far behind the first one: a reader takes it for a second opinion.
+FUZZY_FLOOR = 55
+FOLLOW_UP_GAP = 15
+# An error message no signature knows is answered by resemblance only when it is close: on the
+# tuning texts most such answers under this score were wrong.
+ERROR_FUZZY_FLOOR = 65
+# A paste that is a substantial part of a message an entry knows (its symptom or an example
+# error) reaches that entry as a signature does: at least this long once normalised.
+FRAGMENT_CHARS = 24
+FRAGMENT_WORDS = 4
 MAX_REPORTS = 8
 MAX_FUZZY_CHARS = 1200
 SIGNATURE_FLOOR = 80
@@ -41,14 +53,17 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     """
     reports = reports[:MAX_REPORTS]
     hits = [signature_hits(index, report.text) for report in reports]
-    signatures_hit = any(hits)
+    fragments = [
+        fragment_hits(index, report.text) if not hit else [] for report, hit in zip(reports, hits, strict=True)
+    ]
+    signatures_hit = any(hits) or any(fragments)
     best: dict[int, Match] = {}
     # What each entry scores over all the paste's parts: a share of it lifts an entry several
     # parts point to, and it breaks what ties remain.
     support: dict[int, float] = {}
     errors_seen = 0
     pasted = next((report.text for report in reports if report.kind in PASTED), "")
-    for report, report_hits in zip(reports, hits, strict=True):
+    for report, report_hits, report_fragments in zip(reports, hits, fragments, strict=True):
         if report.kind in PASTED and report_hits:
             # A short paste searched whole, or somebody's words that quote a message: its
             # signature hits count, below those of its errors, and show the line that hit.
@@ -58,6 +73,14 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
                 strength = 84 + 8 * shown_coverage
                 entry = index.entries[entry_index]
                 _keep(best, entry_index, Match(entry, round(strength), "signature", shown, pattern, strength))
+            continue
+        if report_fragments:
+            # A known message quoted in part ("Expected more than 1 value per channel"): as sure
+            # as a signature's hit on a paste, ordered by how much of the message it holds.
+            for entry_index, share in report_fragments:
+                strength = SIGNATURE_FLOOR + 4 + 8 * share
+                entry = index.entries[entry_index]
+                _keep(best, entry_index, Match(entry, round(strength), "fragment", report, None, strength))
             continue
         if report.kind == "context":
             continue
@@ -101,7 +124,40 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
         return (-round(match.strength, 6), -support.get(entry_index, 0.0), match.entry.id)
 
     ordered = [match for _, match in sorted(best.items(), key=order)]
-    return [m for m in ordered if m.score >= CONFIDENT][:limit]
+    return worth_showing(ordered)[:limit]
+
+
+def worth_showing(ordered: list[Match]) -> list[Match]:
+    """The matches worth a reader's time: every signature or fragment hit; a fuzzy one only at
+    FUZZY_FLOOR or more and, after the first, within FOLLOW_UP_GAP of it."""
+    if not ordered:
+        return []
+    if ordered[0].via != "fuzzy":
+        return [m for m in ordered if m.via != "fuzzy"]
+
+    def floor(match: Match) -> int:
+        is_error = match.report is not None and match.report.kind in EXCEPTION_KINDS
+        return ERROR_FUZZY_FLOOR if is_error else FUZZY_FLOOR
+
+    kept = [m for m in ordered if m.score >= floor(m)]
+    return [m for m in kept if m.strength >= kept[0].strength - FOLLOW_UP_GAP] if kept else []
+
+
+def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
+    """Entries one of whose known messages (symptoms, example errors) contains the whole paste,
+    once both are normalised, with the share of that message the paste holds; [] for a paste too
+    short to say anything."""
+    query = normalize(text).strip(" .:;,!?'\"`")
+    if len(query) < FRAGMENT_CHARS or len(tokens(query)) < FRAGMENT_WORDS or "\n" in text.strip():
+        return []
+    starts, texts, is_message = index.field_start, index.field_text, index.field_is_message
+    found: dict[int, float] = {}
+    for entry_index in range(len(starts) - 1):
+        for position in range(starts[entry_index], starts[entry_index + 1]):
+            field = texts[position]
+            if is_message[position] and query in field:
+                found[entry_index] = max(found.get(entry_index, 0.0), len(query) / len(field))
+    return sorted(found.items(), key=lambda item: -item[1])
 
 
 def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dict[int, float]:
