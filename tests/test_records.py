@@ -8,14 +8,16 @@ import sys
 from pathlib import Path
 
 from lazarus.kb.records import (
+    OUTCOMES,
     Record,
+    display_order,
     load_records,
+    parse_version,
     read_record_file,
     record_file_name,
     record_path,
     short_gpu_name,
     status_line,
-    version_tuple,
     write_records,
 )
 
@@ -27,8 +29,13 @@ def rec(entry_id: str = "a", outcome: str = "passed", torch: str = "2.13.0", dev
 def test_import_stays_light() -> None:
     code = (
         "import sys, lazarus.kb.records\n"
-        "heavy = {'torch', 'yaml', 'rich', 'numpy', 'dataclasses'} & set(sys.modules)\n"
+        "heavy = {'torch', 'yaml', 'rich', 'numpy', 'dataclasses', 'packaging'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
+        # One record per device, as a query usually sees: no version to compare, packaging stays out.
+        "r = lazarus.kb.records.Record\n"
+        "cpu, cuda = r('a', 'passed', 'd', '2.13.0', 'cpu'), r('a', 'passed', 'd', '2.11.0', 'cuda')\n"
+        "lazarus.kb.records.status_line([cpu, cuda])\n"
+        "assert 'packaging' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -120,7 +127,22 @@ def test_short_gpu_names() -> None:
     assert short_gpu_name("NVIDIA H200") == "H200"
 
 
-def test_version_tuple() -> None:
-    assert version_tuple("2.13.0+cpu") == (2, 13, 0)
-    assert version_tuple("2.6.0a0+git1234") == (2, 6, 0)
-    assert version_tuple("2.10") == (2, 10)
+def test_outcome_names() -> None:
+    assert OUTCOMES == ("passed", "failed", "skipped")
+
+
+def test_parse_version() -> None:
+    assert parse_version("2.6.0a0+git1234") < parse_version("2.6.0") < parse_version("2.10")
+    assert parse_version("2.13.0+cpu").public == "2.13.0"
+    assert str(parse_version("2.5.1-custom build")) == "2.5.1"  # not PEP 440: its release numbers
+    assert str(parse_version("nightly")) == "0"
+
+
+def test_display_order_newest_torch_first_within_a_device() -> None:
+    records = [rec(torch="2.9.0"), rec(torch="2.10.0", device="cuda"), rec(torch="2.10.0"), rec(torch="2.10.0a0")]
+    assert [(r.device, r.torch) for r in display_order(records)] == [
+        ("cpu", "2.10.0"),
+        ("cpu", "2.10.0a0"),
+        ("cpu", "2.9.0"),
+        ("cuda", "2.10.0"),
+    ]

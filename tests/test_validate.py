@@ -17,20 +17,23 @@ import yaml
 
 pytest.importorskip("torch")
 
+from lazarus.cli.commands import guarded, run_show  # noqa: E402
+from lazarus.errors import UsageError  # noqa: E402
+from lazarus.kb.load import is_version_range  # noqa: E402
 from lazarus.kb.records import read_record_file, record_file_name  # noqa: E402
 from lazarus.model import Entry, Snippet  # noqa: E402
-from lazarus.verify.sandbox import Outcome  # noqa: E402
-from lazarus.verify.validate import (  # noqa: E402
-    UsageError,
-    combine_outcomes,
-    imported_modules,
-    judge_broken,
-    judge_fixed,
-    preload_hints,
-    select_entries,
-    validate_command,
-    version_allows,
-)
+from lazarus.verify.command import validate_command  # noqa: E402
+from lazarus.verify.judge import judge_broken, judge_fixed  # noqa: E402
+from lazarus.verify.plan import imported_modules, preload_hints  # noqa: E402
+from lazarus.verify.results import combine_outcomes  # noqa: E402
+from lazarus.verify.sandbox import ChildOutcome  # noqa: E402
+from lazarus.verify.select import NoSuchEntry, select_entries, version_allows  # noqa: E402
+
+
+def validate(*args: Any) -> int:
+    """`validate_command` as the CLI calls it: a UsageError becomes one line on stderr and exit 2."""
+    return guarded(validate_command, *args)
+
 
 BATCHNORM_BROKEN = """\
 import torch
@@ -342,18 +345,46 @@ def test_rerun_of_one_id_keeps_other_records(validated: dict[str, Any], monkeypa
 # --------------------------------------------------------------------------- usage errors (no sandbox)
 
 
-def test_unknown_id_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_unknown_id_exits_1_like_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.delenv("LAZARUS_KB", raising=False)
-    write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
-    assert validate_command(["no-such-entry"], None, "cpu", 1, None, None, [str(tmp_path)], False) == 2
-    assert "unknown entry id: no-such-entry" in capsys.readouterr().err
+    monkeypatch.setenv("LAZARUS_CACHE_DIR", str(tmp_path / "cache"))
+    kb = tmp_path / "kb"
+    write_entry(kb, "good-silent", *ENTRIES["good-silent"])
+    assert validate(["no-such-entry"], None, "cpu", 1, None, None, [str(kb)], False) == 1
+    assert capsys.readouterr().err.strip() == "lazarus: unknown entry id: no-such-entry"
+    assert guarded(run_show, "no-such-entry", False, "en", [str(kb)]) == 1
 
 
-def test_unknown_tag_and_device_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_tag_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAZARUS_KB", raising=False)
     write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
-    assert validate_command([], "no-such-tag-anywhere", "cpu", 1, None, None, [str(tmp_path)], False) == 2
-    assert validate_command(["good-silent"], None, "tpu", 1, None, None, [str(tmp_path)], False) == 2
+    assert validate([], "no-such-tag-anywhere", "cpu", 1, None, None, [str(tmp_path)], False) == 1
+
+
+def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delenv("LAZARUS_KB", raising=False)
+    write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
+    kb = [str(tmp_path)]
+    assert validate(["good-silent"], None, "tpu", 1, None, None, kb, False) == 2
+    assert validate(["good-silent"], None, "cpu", 1, str(tmp_path / "no" / "r.json"), None, kb, False) == 2
+    assert validate(["good-silent"], None, "cpu", 1, None, None, [str(tmp_path / "missing")], False) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "lazarus: unknown device 'tpu': use one of cpu, cuda, all",
+        f"lazarus: --json {tmp_path / 'no' / 'r.json'}: its folder does not exist",
+        f"lazarus: --kb {tmp_path / 'missing'}: no such folder",
+    ]
+    with pytest.raises(UsageError):
+        validate_command(["good-silent"], None, "tpu", 1, None, None, kb, False)
+
+
+def test_no_builtin_leaves_the_builtin_kb_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delenv("LAZARUS_KB", raising=False)
+    write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
+    monkeypatch.setenv("LAZARUS_NO_BUILTIN", "1")
+    # A built-in id is unknown without the built-in KB: nothing runs.
+    assert validate(["batchnorm-batch-of-one"], None, "cpu", 1, None, None, [str(tmp_path)], False) == 1
+    assert "unknown entry id: batchnorm-batch-of-one" in capsys.readouterr().err
 
 
 def test_cuda_requested_without_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -363,7 +394,7 @@ def test_cuda_requested_without_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyP
         pytest.skip("CUDA is available here")
     monkeypatch.delenv("LAZARUS_KB", raising=False)
     write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
-    assert validate_command(["good-silent"], None, "cuda", 1, None, None, [str(tmp_path)], False) == 2
+    assert validate(["good-silent"], None, "cuda", 1, None, None, [str(tmp_path)], False) == 2
     err = capsys.readouterr().err
     assert "CUDA is not available" in err
     assert len(err.strip().splitlines()) == 1
@@ -373,7 +404,7 @@ def test_records_that_cannot_be_written_are_one_line(tmp_path: Path, monkeypatch
     monkeypatch.delenv("LAZARUS_KB", raising=False)
     write_entry(tmp_path, "good-silent", *ENTRIES["good-silent"])
     (tmp_path / "verified").write_text("a file where the records folder belongs\n", encoding="utf-8")
-    assert validate_command(["good-silent"], None, "cpu", 1, None, None, [str(tmp_path)], True) == 2
+    assert validate(["good-silent"], None, "cpu", 1, None, None, [str(tmp_path)], True) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("lazarus: --record: cannot write ") and "verified" in err[-1]
     assert "Traceback" not in "\n".join(err)
@@ -388,8 +419,8 @@ def entry(signatures: tuple[str, ...] = ("old wording",), raises: str | None = "
     return Entry("e", "t", "t", "s", "s", signatures, ("x",), ("c",), ("c",), "f", "f", (snippet,), ("tag",), ())
 
 
-def raised(exc_type: str, message: str, mro: tuple[str, ...] = ()) -> Outcome:
-    return Outcome("raised", exc_type=exc_type, exc_mro=(exc_type, *mro, "Exception"), message=message)
+def raised(exc_type: str, message: str, mro: tuple[str, ...] = ()) -> ChildOutcome:
+    return ChildOutcome("raised", exc_type=exc_type, exc_mro=(exc_type, *mro, "Exception"), message=message)
 
 
 def test_judge_matches_on_type_and_message() -> None:
@@ -414,7 +445,7 @@ def test_judge_truncates_long_messages() -> None:
 def test_judge_fixed_memory_and_crash() -> None:
     memory = raised("RuntimeError", "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
     assert judge_fixed(memory, 4 * 1024**3)[1].startswith("fixed exceeded memory cap (4 GiB): RuntimeError")
-    crash = Outcome("crashed", signal="SIGABRT")
+    crash = ChildOutcome("crashed", signal="SIGABRT")
     assert judge_fixed(crash, None) == ("failed", "fixed crashed: killed by signal SIGABRT")
 
 
@@ -428,10 +459,24 @@ def test_judge_fixed_memory_and_crash() -> None:
         ("==2.13", "2.13.0", True),
         ("!=2.13", "2.13.0", False),
         ("<2.10", "2.9.1", True),
+        # A nightly or source build counts as the release it leads to.
+        (">=2.6", "2.6.0a0+git1234", True),
+        ("<2.6", "2.6.0a0+git1234", False),
+        (">=2.7", "2.7.0.dev20250101+cpu", True),
+        ("~=2.6", "2.9.1", True),
+        ("==2.*", "3.0.0", False),
     ],
 )
 def test_version_allows(spec: str, version: str, allowed: bool) -> None:
     assert version_allows(spec, version) is allowed
+
+
+@pytest.mark.parametrize(
+    ("spec", "valid"),
+    [(">=2.6,<3", True), ("<2.10", True), ("~=2.6", True), ("2.6", False), ("", False), ("=>2", False)],
+)
+def test_the_kb_accepts_the_ranges_the_validator_reads(spec: str, valid: bool) -> None:
+    assert is_version_range(spec) is valid
 
 
 def test_select_entries() -> None:
@@ -441,10 +486,12 @@ def test_select_entries() -> None:
     assert [e.id for e in select_entries([a, b], [], None)] == ["a", "b"]
     assert [e.id for e in select_entries([a, b], ["b"], None)] == ["b"]
     assert [e.id for e in select_entries([a, b], [], "y")] == ["b"]
-    with pytest.raises(UsageError):
+    with pytest.raises(NoSuchEntry):
         select_entries([a, b], ["c"], None)
-    with pytest.raises(UsageError):
+    with pytest.raises(NoSuchEntry):
         select_entries([a, b], ["a"], "y")
+    with pytest.raises(UsageError):
+        select_entries([], [], None)
 
 
 def test_combine_outcomes() -> None:

@@ -123,7 +123,7 @@ def build_app() -> Any:
         """Run entries' snippets under the installed torch: each error still happens, each fix works."""
 
         def call() -> int:
-            from lazarus.verify.validate import validate_command
+            from lazarus.verify.command import validate_command
 
             return validate_command(ids or [], tag, device, jobs, json_path, junit_path, kb, record)
 

@@ -16,7 +16,6 @@ __all__ = ["builtin_kb_dir", "load_kb", "regex_problem", "user_kb_dirs"]
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 EXCEPTION_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-VERSION_SPEC_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*\d+(\.\d+)*\s*$")
 DEVICES = ("cpu", "cuda")
 
 STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh")
@@ -183,6 +182,16 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     return problems
 
 
+def is_version_range(spec: str) -> bool:
+    """Whether a snippet's `torch` field is a PEP 440 version range such as `>=2.6,<3`."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return len(SpecifierSet(spec)) > 0
+    except InvalidSpecifier:
+        return False
+
+
 def check_snippets(snippets: Any) -> list[tuple[str, str]]:
     if not isinstance(snippets, list) or not snippets:
         return [("snippets", "must be a non-empty list of snippets")]
@@ -216,7 +225,7 @@ def check_snippets(snippets: Any) -> list[tuple[str, str]]:
             if not isinstance(module, str) or not EXCEPTION_NAME_RE.match(module.replace(".", "_")):
                 problems.append((f"{where}.requires", f"{module!r} is not a module name"))
         spec = snippet.get("torch")
-        if spec is not None and not all(VERSION_SPEC_RE.match(part) for part in spec.split(",")):
+        if spec is not None and not is_version_range(spec):
             problems.append((f"{where}.torch", f"{spec!r} is not a version range like '>=2.6,<3'"))
         for part in ("broken", "fixed"):
             code = snippet.get(part)

@@ -5,7 +5,10 @@ A KB folder keeps its records in `verified/`, one JSON file per torch version an
 different machines never touch each other, so they merge in git without conflicts.
 
 The query path imports this module to print one status line per entry, so it must stay cheap:
-json and the standard library only, never torch, yaml or rich at import time.
+json and the standard library only, never torch, yaml, rich or packaging at import time.
+
+`Outcome` here is the one definition of the outcome names (passed, failed, skipped): records store
+them, and the validator (`lazarus.verify`) judges with them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 
 from lazarus.i18n import say
 
+if TYPE_CHECKING:
+    from packaging.version import Version
+
 RECORDS_DIR = "verified"
-OUTCOMES = ("passed", "failed", "skipped")
-MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
+Outcome = Literal["passed", "failed", "skipped"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+MARKS: dict[Outcome, str] = {"passed": "✓", "failed": "✗", "skipped": "–"}
 DEVICE_ORDER = ("cpu", "cuda")
 RECORD_FIELDS = ("outcome", "date", "torch", "device", "cuda", "gpu")
 
@@ -34,7 +41,7 @@ class Record(NamedTuple):
     """
 
     entry_id: str
-    outcome: str
+    outcome: Outcome
     date: str
     torch: str
     device: str
@@ -103,12 +110,15 @@ def _parse_record(entry_id: Any, raw: Any) -> Record | None:
     if not isinstance(entry_id, str) or not isinstance(raw, dict):
         return None
     outcome, date, torch, device = (raw.get(k) for k in ("outcome", "date", "torch", "device"))
-    if outcome not in OUTCOMES or not all(isinstance(v, str) for v in (date, torch, device)):
+    if not (isinstance(date, str) and isinstance(torch, str) and isinstance(device, str)):
+        return None
+    known = next((o for o in OUTCOMES if o == outcome), None)
+    if known is None:
         return None
     cuda, gpu = raw.get("cuda"), raw.get("gpu")
     return Record(
         entry_id=entry_id,
-        outcome=outcome,
+        outcome=known,
         date=date,
         torch=torch,
         device=device,
@@ -159,7 +169,7 @@ def status_line(records: Iterable[Record], lang: str = "en") -> str:
 
     `verified: torch 2.13.0 cpu ✓ · torch 2.11.0 cuda ✓ (H100) · cuda: not verified yet`
     """
-    ordered = sorted(records, key=_display_order)
+    ordered = display_order(records)
     if not ordered:
         return say(lang, "not_verified")
     parts = [_describe(record) for record in ordered]
@@ -175,24 +185,35 @@ def _describe(record: Record) -> str:
     return text
 
 
-def _display_order(record: Record) -> tuple[int, tuple[int, ...], str]:
-    """cpu before cuda, newest torch first within a device."""
-    device_rank = DEVICE_ORDER.index(record.device) if record.device in DEVICE_ORDER else len(DEVICE_ORDER)
-    newest_first = tuple(-n for n in version_tuple(record.torch))
-    return device_rank, newest_first, record.device
+def display_order(records: Iterable[Record]) -> list[Record]:
+    """cpu before cuda, newest torch first within a device.
+
+    Versions are compared only when a device has records for more than one torch version: only
+    then is packaging imported, so the usual query (one record per device) does not pay for it.
+    """
+    ordered = list(records)
+    devices = [record.device for record in ordered]
+    if len(set(devices)) < len(devices):
+        ordered.sort(key=lambda record: parse_version(record.torch), reverse=True)
+    return sorted(ordered, key=lambda record: (_device_rank(record.device), record.device))
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """The numeric release of a version: `2.6.0a0+git1` -> (2, 6, 0)."""
-    numbers: list[int] = []
-    for piece in public_version(version).split("."):
-        digits = re.match(r"\d+", piece)
-        if digits is None:
-            break
-        numbers.append(int(digits.group()))
-        if digits.end() != len(piece):
-            break
-    return tuple(numbers)
+def _device_rank(device: str) -> int:
+    return DEVICE_ORDER.index(device) if device in DEVICE_ORDER else len(DEVICE_ORDER)
+
+
+def parse_version(text: str) -> Version:
+    """A torch version as packaging reads it (`2.6.0a0+git1` sorts before `2.6.0`).
+
+    A string packaging cannot read falls back to its leading release numbers, else to 0.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        release = re.match(r"\d+(?:\.\d+)*", text.strip())
+        return Version(release.group() if release else "0")
 
 
 _VENDOR_WORDS = {"nvidia", "geforce", "tesla", "quadro", "amd", "radeon"}

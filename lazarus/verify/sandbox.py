@@ -61,8 +61,9 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What happened to one job.
+class ChildOutcome:
+    """What happened to one job in its forked child (the raw facts; the validator's verdict on them
+    is a `lazarus.verify.results.PartResult`).
 
     status: "ok" (ran to the end), "raised" (an exception escaped), "timeout" (killed after the
     timeout), "crashed" (died by a signal, exited before reporting, or the server was lost).
@@ -91,7 +92,7 @@ class Outcome:
         return "can't allocate memory" in self.message
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+    def from_dict(cls, data: dict[str, Any]) -> ChildOutcome:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["exc_mro"] = tuple(known.get("exc_mro", ()))
         return cls(**known)
@@ -118,7 +119,7 @@ class SandboxError(RuntimeError):
 class SandboxServer:
     """The client of one fork server running up to `slots` children at a time.
 
-    `submit` sends a job and returns its id; `collect` returns the next finished (id, Outcome).
+    `submit` sends a job and returns its id; `collect` returns the next finished (id, ChildOutcome).
     When the server dies or stops answering, `collect` reports every job in flight as crashed and
     the next `submit` starts a new server.
     """
@@ -201,7 +202,7 @@ class SandboxServer:
             self.proc.stdin.write((json.dumps({"op": "preload", "modules": modules}) + "\n").encode())
             self.proc.stdin.flush()
 
-    def collect(self) -> list[tuple[int, Outcome]]:
+    def collect(self) -> list[tuple[int, ChildOutcome]]:
         """Wait for the next finished job; every job in flight when the server is lost."""
         if not self._in_flight:
             return []
@@ -213,9 +214,9 @@ class SandboxServer:
         if job_id not in self._in_flight:
             return []
         del self._in_flight[job_id]
-        return [(job_id, Outcome.from_dict(answer.get("outcome", {})))]
+        return [(job_id, ChildOutcome.from_dict(answer.get("outcome", {})))]
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job) -> ChildOutcome:
         """Run one job and wait for it (the simple, one-at-a-time use)."""
         job_id = self.submit(job)
         while True:
@@ -234,8 +235,8 @@ class SandboxServer:
         oldest = min(sent for sent, _ in self._in_flight.values())
         return max(oldest + longest * queued_rounds, time.monotonic()) + SERVER_GRACE_S
 
-    def _lose_all(self, why: str) -> list[tuple[int, Outcome]]:
-        lost = [(job_id, Outcome(status="crashed", detail=why)) for job_id in self._in_flight]
+    def _lose_all(self, why: str) -> list[tuple[int, ChildOutcome]]:
+        lost = [(job_id, ChildOutcome(status="crashed", detail=why)) for job_id in self._in_flight]
         self._in_flight.clear()
         self.close()
         return lost
@@ -475,7 +476,7 @@ def start_child(request_id: int, job: Job, base: Path) -> Running:
     return Running(request_id, job, pid, read_fd, _pidfd(pid), job_dir, started)
 
 
-def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[Outcome, list[str]]:
+def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[ChildOutcome, list[str]]:
     """Clean up after a child that is done and describe it; also the modules it had to import."""
     duration = time.monotonic() - child.started
     child.chunks += _drain(child.read_fd)
@@ -599,9 +600,10 @@ def _pidfd(pid: int) -> int | None:
     if opener is None:
         return None
     try:
-        return opener(pid)
+        fd: int = opener(pid)
     except OSError:
         return None
+    return fd
 
 
 def _drain(fd: int) -> list[bytes]:
@@ -636,21 +638,21 @@ def _parse_report(raw: bytes) -> dict[str, Any]:
 
 def _describe(
     report: dict[str, Any], status: int | None, timed_out: bool, duration: float, output: str, timeout: float
-) -> Outcome:
+) -> ChildOutcome:
     if timed_out:
-        return Outcome("timeout", duration, output=output, detail=f"timed out after {timeout:g} s")
+        return ChildOutcome("timeout", duration, output=output, detail=f"timed out after {timeout:g} s")
     if report and status is None:
         report.update(duration=duration, output=output)
-        return Outcome.from_dict(report)
+        return ChildOutcome.from_dict(report)
     status = status or 0
     if os.WIFSIGNALED(status):
-        return Outcome("crashed", duration, output=output, signal=signal_name(os.WTERMSIG(status)))
+        return ChildOutcome("crashed", duration, output=output, signal=signal_name(os.WTERMSIG(status)))
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     if not report:
         detail = f"exited with status {exit_code} before the snippet finished"
-        return Outcome("crashed", duration, output=output, exit_code=exit_code, detail=detail)
+        return ChildOutcome("crashed", duration, output=output, exit_code=exit_code, detail=detail)
     report.update(duration=duration, output=output, exit_code=exit_code)
-    return Outcome.from_dict(report)
+    return ChildOutcome.from_dict(report)
 
 
 def _tail(path: Path, limit: int) -> str:
