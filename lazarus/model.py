@@ -26,6 +26,8 @@ ReportKind = Literal[
 ]
 # "fragment": the paste is part of a message an entry knows (its symptom or an example error).
 MatchVia = Literal["signature", "fragment", "fuzzy"]
+# What a match's score means to a reader (lazarus.query.match.confidence).
+Confidence = Literal["known", "likely", "possible"]
 
 
 class Snippet(NamedTuple):

@@ -15,7 +15,8 @@ import time
 
 from lazarus.kb.load import load_kb
 from lazarus.settings import builtin_kb_dir
-from lazarus.verify.validate import PartResult, run_validation
+from lazarus.verify.pool import run_validation
+from lazarus.verify.results import PartResult
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 
 from __future__ import annotations
 
-from lazarus.model import ErrorReport, Match
+from lazarus.model import Confidence, ErrorReport, Match
 from lazarus.query.extract import EXCEPTION_KINDS, names_torch
 from lazarus.query.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
@@ -125,6 +125,16 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
 
     ordered = [match for _, match in sorted(best.items(), key=order)]
     return worth_showing(ordered)[:limit]
+
+
+LIKELY = 65  # fuzzy first answers at this score or more were right about 5 times in 6 when tuned
+
+
+def confidence(match: Match) -> Confidence:
+    """What a score means to a reader: a known message, a likely answer or a possible one."""
+    if match.via != "fuzzy":
+        return "known"
+    return "likely" if match.score >= LIKELY else "possible"
 
 
 def worth_showing(ordered: list[Match]) -> list[Match]:

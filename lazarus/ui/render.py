@@ -62,17 +62,20 @@ def entry_json(entry: Entry, lang: str, status: str) -> dict[str, Any]:
 
 
 def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
+    from lazarus.query.match import confidence
+
     data = entry_json(match.entry, lang, status)
     report = match.report
     data.update(
         score=match.score,
         via=match.via,
+        confidence=confidence(match),
         matched_signature=match.signature,
         matched_line=report.line if report else None,
         error=report.text if report and report.kind != "text" else None,
         user_frame=report.user_frame if report else None,
     )
-    order = ["id", "title", "score", "via", "tags", "signatures", "symptom", "matched_line"]
+    order = ["id", "title", "score", "via", "confidence", "tags", "signatures", "symptom", "matched_line"]
     return {key: data[key] for key in order} | {k: v for k, v in data.items() if k not in order}
 
 
@@ -89,9 +92,12 @@ def dumps(data: Any) -> str:
 
 
 def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
+    from lazarus.query.match import confidence
+
     labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(match.entry, lang)
-    lines = [f"[{rank}] {text['title']}  ({match.entry.id}, {labels['score']} {match.score})"]
+    sure = labels[confidence(match)]
+    lines = [f"[{rank}] {text['title']}  ({match.entry.id}, {sure}, {labels['score']} {match.score})"]
     if match.report is not None and match.report.kind != "text":
         lines.append(f"    {labels['matched']}: {match.report.line}")
         if match.report.user_frame:
@@ -134,6 +140,8 @@ def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
     from rich.syntax import Syntax
     from rich.text import Text
 
+    from lazarus.query.match import confidence
+
     labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(match.entry, lang)
     parts: list[Any] = [Text(text["title"], style="bold")]
@@ -149,5 +157,5 @@ def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
         parts.append(Text(""))
         parts.append(Syntax(code, "python", theme="ansi_dark", background_color="default"))
     parts.append(Text(f"\n{status}", style="dim"))
-    title = f"[{rank}] {match.entry.id} · {labels['score']} {match.score}"
+    title = f"[{rank}] {match.entry.id} · {labels[confidence(match)]} · {labels['score']} {match.score}"
     return Panel(Group(*parts), title=title, title_align="left", border_style="blue")

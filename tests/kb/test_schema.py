@@ -60,7 +60,9 @@ BN = KB / "batchnorm" / "batchnorm-batch-of-one.yaml"
 
 
 @pytest.mark.parametrize(
-    "name,data", _mutations(yaml.safe_load(BN.read_text(encoding="utf-8"))), ids=lambda v: v if isinstance(v, str) else ""
+    "name,data",
+    _mutations(yaml.safe_load(BN.read_text(encoding="utf-8"))),
+    ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_schema_and_loader_refuse_the_same_mistakes(name: str, data: dict) -> None:
     assert check_entry_data(data, BN), f"the loader accepts: {name}"
