@@ -98,7 +98,15 @@ _DROP_FRAME = lazy(
 )
 
 
-_TYPOGRAPHIC = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2032": "'"})
+_TYPOGRAPHIC = str.maketrans(
+    {
+        **{"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2032": "'"},
+        # A Chinese input method's colon and brackets inside a pasted message ("RuntimeError：")
+        **{"\uff1a": ": ", "\uff08": "(", "\uff09": ")"},
+    }
+)
+# ... and its full stop where a message has a dot ("torch。cuda.is_available() is False。")
+_IDEOGRAPHIC_STOP = lazy(r"(?<=[A-Za-z0-9_)\]'\"])\u3002")
 
 
 class _Failure:
@@ -117,7 +125,7 @@ def clean_lines(text: str) -> list[str]:
         if not line.isascii():
             # Forums and issue renderers turn quotes typographic: signatures are written with
             # the ASCII quotes that torch prints.
-            line = line.translate(_TYPOGRAPHIC)
+            line = _IDEOGRAPHIC_STOP.sub(".", line.translate(_TYPOGRAPHIC))
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         if line.lstrip()[:1] in _PREFIX_STARTS:

@@ -25,6 +25,10 @@ ERROR_FUZZY_FLOOR = 65
 # error) reaches that entry as a signature does: at least this long once normalised.
 FRAGMENT_CHARS = 24
 FRAGMENT_WORDS = 4
+# Near-verbatim: a slip of a letter or two in a message this long still names it.
+NEAR_FRAGMENT_CHARS = 40
+NEAR_FRAGMENT_SIMILARITY = 96
+NEAR_FRAGMENT_CANDIDATES = 8
 MAX_REPORTS = 8
 MAX_FUZZY_CHARS = 1200
 SIGNATURE_FLOOR = 80
@@ -153,10 +157,24 @@ def worth_showing(ordered: list[Match]) -> list[Match]:
     return [m for m in kept if m.strength >= kept[0].strength - FOLLOW_UP_GAP] if kept else []
 
 
+def _slips_only(query: str, field: str) -> bool:
+    """Whether every word of the paste that the message lacks is a slip of one of its words
+    ("todeserialize" for "deserialize"), not another name ("No module named 'cv2'" is not the
+    message about 'torch')."""
+    from rapidfuzz import fuzz
+
+    known = set(tokens(field))
+    for word in set(tokens(query)) - known:
+        if not any(len(k) >= 4 and (k in word or fuzz.ratio(word, k) >= 80) for k in known):
+            return False
+    return True
+
+
 def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
-    """Entries one of whose known messages (symptoms, example errors) contains the whole paste,
-    once both are normalised, with the share of that message the paste holds; [] for a paste too
-    short to say anything."""
+    """Entries one of whose known messages (symptoms, example errors) holds the whole paste, once
+    both are normalised, with the share of that message the paste holds; [] for a paste too short
+    to say anything. A paste with a slip in it ("Attempting todeserialize object ...") still
+    counts when it is a near-verbatim part of a message of the entries whose words it shares."""
     query = normalize(text).strip(" .:;,!?'\"`")
     if len(query) < FRAGMENT_CHARS or len(tokens(query)) < FRAGMENT_WORDS or "\n" in text.strip():
         return []
@@ -167,6 +185,17 @@ def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
             field = texts[position]
             if is_message[position] and query in field:
                 found[entry_index] = max(found.get(entry_index, 0.0), len(query) / len(field))
+    if not found and len(query) >= NEAR_FRAGMENT_CHARS:
+        from rapidfuzz import fuzz
+
+        coverage = coverage_scores(index, text, as_error=True)
+        for entry_index in sorted(coverage, key=lambda e: -coverage[e])[:NEAR_FRAGMENT_CANDIDATES]:
+            for position in range(starts[entry_index], starts[entry_index + 1]):
+                field = texts[position]
+                # The paste must be the shorter: a message inside a longer paste is the signatures' job.
+                near = is_message[position] and len(field) >= len(query) and _slips_only(query, field)
+                if near and fuzz.partial_ratio(query, field, score_cutoff=NEAR_FRAGMENT_SIMILARITY):
+                    found[entry_index] = max(found.get(entry_index, 0.0), len(query) / len(field))
     return sorted(found.items(), key=lambda item: -item[1])
 
 
