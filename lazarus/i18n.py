@@ -23,6 +23,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "refs": "References",
         # messages
         "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
+        "no_error": "no error line found in {name}: paste the lines of the traceback, or describe the symptom",
         "hook_header": "lazarus knows this error:",
         "kb_problems": "{count} problem(s) in the KB, those entries are left out; run `lazarus kb check`",
         "exited": "the command exited with code {code}",
@@ -46,6 +47,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tags": "标签",
         "refs": "参考",
         "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
+        "no_error": "{name} 中没有找到报错行：请粘贴 traceback 的内容，或描述现象",
         "hook_header": "lazarus 认得这个错误：",
         "kb_problems": "知识库中有 {count} 个问题，相应条目未被使用；运行 `lazarus kb check` 查看",
         "exited": "命令以退出码 {code} 结束",

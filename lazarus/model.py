@@ -11,7 +11,8 @@ from typing import Literal, NamedTuple
 # How an error was found in a text: a Python exception, a DataLoader worker's original error, the
 # first exception of a chain, a line that is an error without a traceback (CUDA banners, `Killed`),
 # an error mentioned in prose, a warning, a signal, a logged error line; "text" is a description
-# ranked as prose, "context" a short paste kept whole for the signatures only.
+# ranked as prose, "context" a short paste kept whole for the signatures only, "output" lines of a
+# program's output with no error line in them, compared whole as a message.
 ReportKind = Literal[
     "exception",
     "worker-exception",
@@ -21,6 +22,7 @@ ReportKind = Literal[
     "warning",
     "signal",
     "log-line",
+    "output",
     "text",
     "context",
 ]

@@ -53,6 +53,10 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
             "matches": [match_json(m, lang, status[m.entry.id]) for m in diagnosis.matches],
         }
         out(dumps(payload))
+    elif not diagnosis.matches and not any(r.kind not in ("output", "context") for r in diagnosis.reports):
+        # Nothing in the text is an error line or somebody's words (a log of progress lines, a
+        # template with nothing filled in): say so, rather than "no confident match".
+        err(say(lang, "no_error", name=label if "\n" not in label and len(label) < 80 else "the text"))
     elif not diagnosis.matches:
         err(say(lang, "none"))
     else:

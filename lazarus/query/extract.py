@@ -23,11 +23,18 @@ NEARBY_LINES = 40  # error lines this close before a traceback belong to its fai
 _ANSI = lazy(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,400}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _PREFIX = lazy(
     r"^(?:\s*\[(?:rank|default|local_rank|worker)\d+\]:\s?"  # torchrun / DDP rank prefixes
+    # mpirun / horovodrun: `[1,0]<stderr>:`, with --timestamp-output `Fri Sep 25 16:52:57 2020[1]<stderr>:`
+    r"|(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})?\[\d+(?:,\d+)?\]<std(?:err|out)>:"
+    # a logging record's time, level and logger: `2023-08-25 08:59:20 | ERROR | stderr | `,
+    # `2023-08-25 08:59:20,123 - root - ERROR - `, `[2023-08-25 08:59:20,123][root][ERROR] - `
+    r"|(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?"
+    r"(?:\s{0,3}[|-]\s{0,3}[\w.\-]{1,40}){0,4}\s{0,3}[|-]\s?"
+    r"|\[\d{4}-\d\d-\d\d[^\]]{0,30}\](?:\[[\w.\-]{1,40}\]){0,3}(?:\s?-)?\s?"
     r"|E {2,}|E\t"  # pytest's failure lines
     r"|\d+: (?=\S)(?=Traceback|\s*File|\[|[A-Z]\w*(?:Error|Exception))"  # `0: ` torchrun node prefix
     r")+"
 )
-_PREFIX_STARTS = frozenset("[E0123456789")
+_PREFIX_STARTS = frozenset("[E0123456789MTWFS")
 # Searched, not anchored: progress bars often leave the header glued to the end of their line.
 _TRACEBACK = lazy(r"(?:^|\W|\^C)(Original )?Traceback \(most recent call last\)")  # ^C: the echo of Ctrl-C
 _FRAME = lazy(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
@@ -40,6 +47,7 @@ _CHAIN = lazy(
     r"|The above exception was the direct cause of the following exception:)"
 )
 _QUALNAME = r"(?:[A-Za-z_]\w*\.){0,6}[A-Za-z_]\w*"
+_QUALNAME_PATTERN = r"(?:[A-Za-z_]\w*\.){0,6}[A-Z]\w*?"
 # After a traceback's frames, any `Name: message` or bare `Name` line ends it.
 _EXC_AFTER_FRAMES = lazy(rf"^(?P<type>{_QUALNAME})(?::\s?(?P<msg>.*))?$")
 # Anywhere else, only names that look like exceptions count.
@@ -130,8 +138,66 @@ def clean_lines(text: str) -> list[str]:
             line = _ANSI.sub("", line)
         if line.lstrip()[:1] in _PREFIX_STARTS:
             line = _PREFIX.sub("", line, count=1)
+        if "Traceback (most recent call last)" in line and _FLATTENED.search(line):
+            lines += _unflatten(line)
+            continue
+        if line[:1] in _BOX_EDGES:
+            lines += _from_rich_box(line)
+            continue
         lines.append(line.rstrip())
     return lines
+
+
+# rich's box-drawn traceback (typer, FastChat, Lightning CLI): its frames read as Python's
+_BOX_EDGES = frozenset("╭│╰")
+_RICH_FRAME = lazy(r"^(?P<path>\S.*?):(?P<line>\d+) in (?P<func>[\w<>.]+)$")
+_RICH_FAILING = lazy(r"^❱\s*\d+\s*│\s*(?P<code>.*)$")
+
+
+def _from_rich_box(line: str) -> list[str]:
+    """One line of a rich traceback box as the line Python would print, or none for its border,
+    its blank lines and the source around the failing line."""
+    if line.startswith("╭"):
+        return ["Traceback (most recent call last):"] if "Traceback (most recent call last)" in line else []
+    if line.startswith("╰"):
+        return []
+    inner = line.strip().strip("│").strip()
+    frame = _RICH_FRAME.match(inner)
+    if frame:
+        return [f'  File "{frame["path"]}", line {frame["line"]}, in {frame["func"]}']
+    failing = _RICH_FAILING.match(inner)
+    if failing:
+        return ["    " + failing["code"].replace("│", " ").strip()]
+    return []
+
+
+# A traceback that lost its line breaks (a chat message, a one-line log record, a forum's paste)
+_FLATTENED = lazy(r'Traceback \(most recent call last\):?\s+File "')
+_FRAME_STARTS = lazy(r'\s+(?=File "[^"]+", line \d+)')
+_FRAME_SOURCE = lazy(r'^(File "[^"]+", line \d+, in [\w<>.]+)\s+(\S.*)$')
+_FINAL_EXCEPTION = lazy(rf"\s(?=(?:{_QUALNAME_PATTERN})(?:Error|Exception|Exit|Interrupt|Warning)\b:?(?:\s|$))")
+
+
+def _unflatten(line: str) -> list[str]:
+    """The lines of a traceback flattened onto one: the header, each frame and its source line,
+    then the exception."""
+    head, *frames = _FRAME_STARTS.split(line.rstrip())
+    exception = ""
+    if frames:
+        starts = [found.start() for found in _FINAL_EXCEPTION.finditer(frames[-1])]
+        if starts:
+            frames[-1], exception = frames[-1][: starts[-1]], frames[-1][starts[-1] + 1 :]
+    result = [head]
+    for frame in frames:
+        result += _frame_lines(frame)
+    return [*result, exception] if exception else result
+
+
+def _frame_lines(frame: str) -> list[str]:
+    found = _FRAME_SOURCE.match(frame)
+    if found is None:
+        return ["  " + frame]
+    return ["  " + found.group(1), "    " + found.group(2)]
 
 
 def extract(text: str) -> list[ErrorReport]:
@@ -157,7 +223,11 @@ def extract(text: str) -> list[ErrorReport]:
     signals = [r for r in after if r.kind == "signal"]
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
-    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
+    # An issue template's headings, check boxes and version fields are nobody's description.
+    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip() and not _is_template(line)]
+    if not any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
+        # ... nor is the command somebody ran: its words are a program's arguments.
+        kept = [(n, line) for n, line in kept if not _COMMAND.match(line)] or kept
     if any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         return ordered + _context(kept)
     # No exception: a description, or a log whose lines only mention trouble. Somebody's words
@@ -166,10 +236,11 @@ def extract(text: str) -> list[ErrorReport]:
     # One or two lines whose only sign of trouble is a word ("raises an error", "loss is nan")
     # are somebody's words too: a log holds more.
     keyword_lines_only = all(report.kind == "log-line" for report in ordered)
-    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only and not _MESSAGE_LIKE.search(text))
+    message_like = _MESSAGE_LIKE.search(text) is not None and _function_word_share(text) < MESSAGE_FUNCTION_WORDS
+    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only and not message_like)
     if ordered and not prose:
         return ordered + _context(kept)
-    if not ordered and not prose and len(kept) <= 2 and _MESSAGE_LIKE.search(text):
+    if not ordered and not prose and len(kept) <= 2 and message_like:
         # A line or two of a tool's output with no error class ("Failed to build torch-quiver
         # (setup.py build_ext error)", "Error(s) in loading state_dict ..."): a message, compared
         # with the messages entries know, not a description compared with everything they say.
@@ -180,7 +251,7 @@ def extract(text: str) -> list[ErrorReport]:
         # neither name torch nor hold an error we know the shape of: compared as an error
         # message, not as somebody's words.
         whole = "\n".join(line for _, line in kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
-        return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="log-line")]
+        return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="output")]
     return ordered + _descriptions(kept)
 
 
@@ -190,11 +261,12 @@ def names_torch(text: str) -> bool:
 
 # Reports ranked as error messages; "text" reports are ranked as descriptions.
 EXCEPTION_KINDS = frozenset(
-    {"exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line"}
+    {"exception", "worker-exception", "chained", "error-line", "mention", "warning", "signal", "log-line", "output"}
 )
 MAX_DESCRIPTION_LINES = 3
 OUTPUT_DIGITS = 0.25  # of a line's characters: a title or question holds a version or two at most
 MAX_DESCRIPTION_TEXT_LINES = 25
+MESSAGE_FUNCTION_WORDS = 0.12  # a program's message has few "the", "is", "to"; a sentence more
 
 
 _LATIN_WORD = lazy(r"[A-Za-z]+")
@@ -203,6 +275,33 @@ _LATIN_WORD = lazy(r"[A-Za-z]+")
 _MESSAGE_LIKE = lazy(r"\w\.py\b|\w\.\w+\.\w|==|::|\b[a-z]+_[a-z_]+\b|\.so\b|\(s\)")
 # The non-empty lines of a paste, stripped, with their numbers.
 Lines = list[tuple[int, str]]
+
+
+# The parts of an issue template (GitHub's bug report, PyTorch's, Hugging Face's, Chinese ones)
+_TEMPLATE_HEADING = lazy(
+    r"(?i)^[\W_]*(?:(?:describe|description of) the (?:bug|problem|issue)|(?:bug|problem|issue) description"
+    r"|(?:steps )?to reproduce(?: the behaviou?r)?|expected (?:behaviou?r|result)|actual (?:behaviou?r|result)"
+    r"|environment|system info(?:rmation)?|additional (?:context|information)|reproduction|error (?:message|log)s?"
+    r"|(?:full )?(?:error )?(?:traceback|logs?|output)|versions?|who can help\??|information|tasks|search before asking"
+    r"|reminder|code(?: sample| snippet)?|minimal reproducible example|screenshots?|other (?:information|context)"
+    r"|motivation|question|checklist|what happened\??|what you expected to happen\??"
+    r"|问题描述|复现步骤|复现方法|环境(?:信息)?|期望(?:行为|结果)|错误信息|报错信息|其他信息|运行环境)[\W_]*$"
+)
+_TEMPLATE_CHECKBOX = lazy(r"^\s*[-*]\s*\[[ xX]\]")
+# `- PyTorch Version: 2.1.0`, `OS: Ubuntu 22.04`, `CUDA/cuDNN version: 12.1`: a fact, not somebody's words
+_TEMPLATE_FIELD = lazy(
+    r"(?i)^\s*[-*]?\s*(?:py)?(?:torch|python|cuda|cudnn|os|gpu|nvidia driver|driver|numpy|torchvision|platform"
+    r"|how you installed \w+|build command you used|gpu models and configuration|any other relevant information"
+    r")(?:[ /-][A-Za-z]+){0,3}(?: \([^)]{0,40}\))?\s*:\s*\S.{0,60}$"
+)
+
+
+# A code fence, an HTML tag or a template's placeholder (`<Paste your code here>`) alone on a line
+_MARKUP_ONLY = lazy(r"^\s*(?:`{3,}[\w+-]*|</?[A-Za-z][^>]{0,40}>|<[^<>]{1,60}>)\s*$")
+
+
+def _is_template(line: str) -> bool:
+    return any(p.match(line) for p in (_TEMPLATE_HEADING, _TEMPLATE_CHECKBOX, _TEMPLATE_FIELD, _MARKUP_ONLY))
 
 
 def _short(kept: Lines) -> bool:
@@ -218,7 +317,12 @@ def _looks_like_prose(kept: Lines) -> bool:
     if chinese_characters(text) >= 4:
         return True
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
-    return len(words) >= 3 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)
+    return len(words) >= 3 and _function_word_share(text) >= 0.2
+
+
+def _function_word_share(text: str) -> float:
+    words = [w.lower() for w in _LATIN_WORD.findall(text)]
+    return sum(w in STOPWORDS for w in words) / len(words) if words else 0.0
 
 
 def _context(kept: Lines) -> list[ErrorReport]:
@@ -250,6 +354,12 @@ def _descriptions(kept: Lines) -> list[ErrorReport]:
 
 
 _URL = lazy(r"<?\S*://\S+")
+# A shell command (`$ python train.py --cfg x.yaml`, `1. torchrun --nproc_per_node 8 ...`): its
+# names are a program's arguments, not somebody's words.
+_COMMAND = lazy(
+    r"^(?:[$#>]\s*|\d{1,2}[.)]\s*)?(?:sudo\s+)?(?:[A-Z_]+=\S*\s+)*"
+    r"(?:python3?(?:\.\d+)?|pip3?|conda|torchrun|accelerate|deepspeed|bash|sh|git|cd|export|nvidia-smi|\./\S+)\b\s*\S"
+)
 
 
 def _is_output(line: str) -> bool:
@@ -262,9 +372,14 @@ def _is_output(line: str) -> bool:
     return sum(ch.isdigit() for ch in stripped) >= OUTPUT_DIGITS * marks
 
 
+_BLOCK_HEADER = lazy(r"^(?:async\s+)?(?:def|class|for|while|with|if|elif|try|except)\b[^:]{0,200}:\s*$")
+
+
 def _is_code(line: str) -> bool:
     """A line of Python (`print(x)`, `loss = crit(out, y)`): its names are not somebody's words."""
     line = line.strip()
+    if _BLOCK_HEADER.match(line):  # `def f(model):`, `for x, y in loader:`: compiles only with its body
+        return True
     # Python reads much prose too ("CrossEntropyLoss is negative", "Hi, Alex,", "## Bug"): only
     # a call, an assignment, an index or an import is taken for code.
     if line.startswith("#") or not (any(mark in line for mark in "(=[") or line.startswith(("import ", "from "))):

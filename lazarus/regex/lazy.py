@@ -7,6 +7,7 @@ much as importing rapidfuzz; most queries use a few of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -39,6 +40,9 @@ class LazyPattern:
 
     def findall(self, string: str, *args: Any) -> list[Any]:
         return self.compiled().findall(string, *args)
+
+    def finditer(self, string: str, *args: Any) -> Iterator[re.Match[str]]:
+        return self.compiled().finditer(string, *args)
 
     def split(self, string: str, maxsplit: int = 0) -> list[Any]:
         return self.compiled().split(string, maxsplit=maxsplit)

@@ -251,3 +251,14 @@ def test_shell_completion_of_commands_ids_and_tags(run_cli, words, cword, expect
     env = {"_LAZARUS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
     result = run_cli(env=env, input="")
     assert expected in result.stdout.split(), (result.stdout, result.stderr)
+
+
+def test_a_log_with_no_error_line_says_so(run_cli, tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"Epoch {n}: loss=0.{n:03d} acc=0.9{n % 10}\n" for n in range(40)), encoding="utf-8")
+    result = run_cli("diagnose", str(log))
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"lazarus: no error line found in {log}: paste the lines of the traceback, or describe the symptom\n"
+    )

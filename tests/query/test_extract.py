@@ -176,7 +176,7 @@ def test_another_languages_stack_trace_is_compared_as_an_error():
         "\tat MainFiles.Main.main(Main.java:12)\n\n"
         "Process finished with exit code 1\n"
     )
-    assert [r.kind for r in extract(text)] == ["log-line"]
+    assert [r.kind for r in extract(text)] == ["output"]
 
 
 def test_a_traceback_keeps_the_code_that_raised():
@@ -229,3 +229,53 @@ def test_a_link_or_a_line_of_output_is_not_ranked_as_somebody_s_words():
         "Thanks for the great reproduction!\n>>> Epoch: [127/300]\n2020-08-17 21:48:47,912: logger.py - info()\n"
     )
     assert [r.text for r in extract(log_start) if r.kind == "text"][1:] == ["Thanks for the great reproduction!"]
+
+
+# ---------------------------------------------------------------- the shapes real pastes come in
+
+PASTES = FIXTURES / "pastes"
+
+
+def test_a_rich_box_traceback_reads_as_pythons():
+    lines = clean_lines((PASTES / "rich-box-fastchat.log").read_text(encoding="utf-8"))
+    at = lines.index("Traceback (most recent call last):")
+    assert lines[at + 1 : at + 3] == [
+        '  File "G:\\FastChat\\fastchat\\serve\\cli.py", line 132, in <module>',
+        "    main(args)",
+    ]
+    assert not any("│" in line or "╭" in line for line in lines)
+    # with the error that followed it, the user's frame is the one rich showed
+    report = extract("\n".join(lines + ["RuntimeError: CUDA error: unknown error"]))[0]
+    assert report.kind == "exception" and report.user_frame.startswith("G:\\FastChat\\fastchat\\serve\\cli.py")
+
+
+def test_launcher_and_logging_prefixes_are_dropped():
+    lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
+    assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
+    assert not any("<stderr>" in line or "INFO" in line for line in lines)
+    stamped = clean_lines((PASTES / "horovod-timestamps.log").read_text(encoding="utf-8"))
+    assert stamped[-1] == "User function raise error: 2 root error(s) found."
+
+
+def test_a_traceback_flattened_onto_one_line_is_read_as_the_original():
+    original = read("logs", "mat1-mat2-shapes-mtpsl.log")
+    flat = " ".join(line.strip() for line in original.splitlines() if line.strip())
+    before, after = extract(original)[0], extract(flat)[0]
+    assert after.kind == "exception" and after.text == before.text
+    assert after.user_frame == before.user_frame
+
+
+def test_an_issue_templates_headings_are_not_somebodys_words():
+    reports = extract((PASTES / "template-slow-gpu.md").read_text(encoding="utf-8"))
+    said = " ".join(report.text for report in reports)
+    assert "Slow model training with GPU" in said and "Faster training" in said
+    for heading in ("Describe the bug", "To Reproduce", "Expected behavior", "Additional context", "Versions"):
+        assert heading not in said
+    assert "<Paste your code here>" not in said and "```" not in said
+
+
+def test_a_command_someone_ran_is_not_their_description():
+    reports = extract(
+        "Training is much slower than reported in the paper.\n$ python train.py --config configs/base.yaml"
+    )
+    assert [r.text for r in reports if r.kind == "text"][0] == "Training is much slower than reported in the paper."
