@@ -169,6 +169,7 @@ def figures(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict], 
         # costs a user more than "no confident match".
         "precision": 100 * right_first / max(answered, 1),
         "answered": answered,
+        "negatives": len(negatives),
         "threshold": threshold,
     }
 
@@ -286,9 +287,11 @@ def main() -> None:
     kinds = results[(args.only or RANKERS)[0]]["by_kind"]
     print("right answers by kind: " + ", ".join(f"{kind} {value}" for kind, value in kinds.items()))
     if "lazarus" in results:
+        # silent: the share of texts no entry should answer (other ecosystems, project-specific
+        # errors) that got no answer, i.e. no misleading remedy.
         print(f"\n{'lazarus by kind/lang':24} {'cases':>5} {'top-1':>7} {'top-3':>7} {'precision':>10} {'silent':>7}")
         for group, g in results["lazarus"]["by_group"].items():
-            silent = f"{g['abstention']:6.1f}%" if g["answered"] < g["cases"] or g["abstention"] < 100 else "      -"
+            silent = f"{g['abstention']:6.1f}%" if g["negatives"] else "      -"
             print(f"{group:24} {g['cases']:5} {g['top1']:6.1f}% {g['top3']:6.1f}% {g['precision']:9.1f}% {silent}")
         bands = results["lazarus"]["calibration"]
         print("first answers right, by score: " + ", ".join(f"{band} {value}" for band, value in bands.items()))

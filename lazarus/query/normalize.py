@@ -34,8 +34,15 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"\btorch\.(float16|half|HalfTensor)\b", "half"),
         (r"\btorch\.cuda\.(\w+)Tensor\b", r"cuda \1"),
         # Chinese words for the same change, written one way: memory 增加 / 上涨 is 增长.
-        ("增加|上涨|上升|升高", "增长"),
+        ("增加|上涨|上升|升高|暴涨|飙升", "增长"),
         ("降低|减少|减小", "下降"),
+        # ... and for the same symptom: what users write, the way the entries say it.
+        ("不收敛|不怎么下降|降不下去|下不去", "不下降"),
+        ("波动|抖动|来回跳|忽高忽低|上下跳", "震荡"),
+        ("卡死|卡在|不动了|没有反应|没反应|停住", "卡住"),
+        ("黑屏|全是黑色|一片黑|都是黑的", "全黑"),
+        (r"(?:一直|始终|全|都|总)(?:为|是|等于)\s*0(?![.\d])", "为0"),
+        (r"(?:一直|始终|全|都)(?:为|是)\s*nan", "为nan"),
         (r"\b\d+\.\d+(?:e[-+]?\d+)?\b", " <num> "),
         (r"\b\d{2,}\b", " <num> "),
     )
