@@ -106,6 +106,13 @@ def main() -> None:
                 f"{label:18} on {size:.0f} MB log: median {wall:.2f} s, peak RSS {rss} MB, exit {codes} "
                 "(target <= 3 s, <= 100 MB)"
             )
+        # Issue 14's adversarial log: 14,500 tracebacks with nothing in them, then 131,000 lines
+        # that each look like trouble ("nan"). Extraction once cost tracebacks x lines (75 s).
+        adversarial = Path(folder) / "adversarial.log"
+        adversarial.write_text("Traceback (most recent call last)\nE\n" * 14500 + "nan\n" * 131000)
+        runs = [timed([*lazarus, "diagnose", str(adversarial)]) for _ in range(3)]
+        wall = statistics.median(r[0] for r in runs)
+        print(f"diagnose adversarial 1 MB log: median {wall:.2f} s = {wall / baseline:.0f}x python (target < 1 s)")
 
 
 if __name__ == "__main__":

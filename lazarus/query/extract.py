@@ -8,6 +8,7 @@ error in it comes back as one report of kind "text", to be ranked as a descripti
 
 from __future__ import annotations
 
+import bisect
 import re
 import warnings
 
@@ -203,11 +204,17 @@ def _frame_lines(frame: str) -> list[str]:
 def extract(text: str) -> list[ErrorReport]:
     """The errors in `text`, most telling first; a lone description when there is no error."""
     lines = clean_lines(text)
+    if len(lines) > MAX_SCANNED_LINES:
+        lines = _bounded(lines)
     failures, standalone = _scan(lines)
     ordered: list[ErrorReport] = []
     used_lines: set[int] = set()
-    for failure in reversed(failures):
-        nearby = [r for r in standalone if failure.start - NEARBY_LINES <= r.line_number < failure.start]
+    # Standalone reports come in line order: the ones near a failure are found by bisection, so
+    # a log of many tracebacks and many error lines costs their sum, not their product.
+    standalone_at = [r.line_number for r in standalone]
+    for failure in reversed(failures[-MAX_FAILURES:]):
+        low = bisect.bisect_left(standalone_at, failure.start - NEARBY_LINES)
+        nearby = standalone[low : bisect.bisect_left(standalone_at, failure.start, low)]
         group = nearby + failure.reports
         # Roots first: a worker's original error, the first exception of a chain, a line before it.
         group.sort(key=_root_first)
@@ -223,8 +230,10 @@ def extract(text: str) -> list[ErrorReport]:
     signals = [r for r in after if r.kind == "signal"]
     after = [r for r in after if r.kind != "signal"]
     ordered = list(reversed(signals[-3:])) + ordered + list(reversed(after[-5:])) + list(reversed(before[-5:]))
-    # An issue template's headings, check boxes and version fields are nobody's description.
-    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip() and not _is_template(line)]
+    kept = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
+    if len(kept) <= MAX_TEMPLATE_LINES:
+        # An issue template's headings, check boxes and version fields are nobody's description.
+        kept = [(n, line) for n, line in kept if not _is_template(line)]
     if not any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         # ... nor is the command somebody ran: its words are a program's arguments.
         kept = [(n, line) for n, line in kept if not _COMMAND.match(line)] or kept
@@ -255,6 +264,17 @@ def extract(text: str) -> list[ErrorReport]:
     return ordered + _descriptions(kept)
 
 
+def _bounded(lines: list[str]) -> list[str]:
+    """A bound on work, not only on bytes, for a log of very many short lines: its head (where
+    the log reader puts a traceback that scrolled out of the tail), the last traceback in the
+    middle, and its tail."""
+    tail_start = len(lines) - (MAX_SCANNED_LINES - 2 * HEAD_LINES)
+    middle = range(tail_start - 1, HEAD_LINES - 1, -1)
+    last = next((n for n in middle if "Traceback (most recent call last)" in lines[n]), None)
+    region = lines[last : min(last + HEAD_LINES, tail_start)] if last is not None else []
+    return [*lines[:HEAD_LINES], "...", *region, "...", *lines[tail_start:]]
+
+
 def names_torch(text: str) -> bool:
     return "torch" in text.lower()
 
@@ -266,6 +286,10 @@ EXCEPTION_KINDS = frozenset(
 MAX_DESCRIPTION_LINES = 3
 OUTPUT_DIGITS = 0.25  # of a line's characters: a title or question holds a version or two at most
 MAX_DESCRIPTION_TEXT_LINES = 25
+MAX_FAILURES = 64  # the last tracebacks of a log; earlier ones are history
+MAX_SCANNED_LINES = 20_000
+HEAD_LINES = 2_000
+MAX_TEMPLATE_LINES = 200  # longer, a text is a log: no issue template to take apart
 MESSAGE_FUNCTION_WORDS = 0.12  # a program's message has few "the", "is", "to"; a sentence more
 
 

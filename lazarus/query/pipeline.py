@@ -12,6 +12,7 @@ from lazarus.model import Diagnosis, Entry
 from lazarus.query.extract import extract
 from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
+from lazarus.query.read import TAIL_BYTES, LogTail
 from lazarus.settings import check_kb_dirs, kb_folders, use_cache
 
 _opened: dict[tuple[str, ...], Index] = {}
@@ -32,6 +33,12 @@ def open_index(kb_dirs: list[str] | None = None, on_problems: Callable[[int], No
 
 
 def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
+    if len(text) > TAIL_BYTES:
+        # Text that did not come through the log reader (an exception hook's traceback, an API
+        # caller's string) is bounded the same way: the tail, and the last traceback before it.
+        tail = LogTail()
+        tail.feed(text.encode("utf-8", "replace"))
+        text = tail.text()
     reports = extract(text)
     matches = rank(index, reports, limit=limit, fuzzy=not other_framework(text)) if reports else []
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches))

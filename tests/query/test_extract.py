@@ -279,3 +279,19 @@ def test_a_command_someone_ran_is_not_their_description():
         "Training is much slower than reported in the paper.\n$ python train.py --config configs/base.yaml"
     )
     assert [r.text for r in reports if r.kind == "text"][0] == "Training is much slower than reported in the paper."
+
+
+def test_a_traceback_before_a_flood_of_lines_is_still_found():
+    # Work is bounded by lines as well as bytes: a log of very many short lines keeps its head
+    # (where the log reader puts a traceback that scrolled out) and its tail.
+    traceback = read("logs", "mat1-mat2-shapes-mtpsl.log")
+    reports = extract(traceback + "nan\n" * 60_000)
+    assert reports[0].text.startswith("RuntimeError: mat1 and mat2 shapes cannot be multiplied")
+
+
+def test_the_last_of_many_tracebacks_before_a_flood_of_lines_comes_first():
+    # issue 14's adversarial log, with a real error as the last traceback: 3,000 empty
+    # tracebacks, the real one, then 30,000 lines that each look like trouble ("nan")
+    last = read("logs", "mat1-mat2-shapes-mtpsl.log")
+    reports = extract("Traceback (most recent call last)\nE\n" * 3000 + last + "nan\n" * 30_000)
+    assert reports[0].text.startswith("RuntimeError: mat1 and mat2 shapes cannot be multiplied")
