@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     from lazarus.cli.commands import guarded, run_diagnose, run_search
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        # A console or file in cp1252, latin-1 or ASCII cannot show every answer (Chinese text,
+        # ✓): what it cannot encode is replaced, never fatal.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors == "strict":
+            reconfigure(errors="replace")
     if "_LAZARUS_COMPLETE" in os.environ:  # the shell asking for completions: typer answers
         from lazarus.cli.app import build_app
 

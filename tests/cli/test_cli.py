@@ -262,3 +262,12 @@ def test_a_log_with_no_error_line_says_so(run_cli, tmp_path):
         result.stderr
         == f"lazarus: no error line found in {log}: paste the lines of the traceback, or describe the symptom\n"
     )
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
+def test_output_a_console_cannot_encode_is_replaced_not_fatal(run_cli, encoding):
+    # a Windows console or a file redirected in cp1252: bytes in, read back in that encoding
+    result = run_cli("--lang", "zh", "loss全为0", input=b"", env={"PYTHONIOENCODING": encoding})
+    stdout, stderr = result.stdout.decode(encoding), result.stderr.decode(encoding)
+    assert result.returncode == 0, stderr
+    assert "internal error" not in stderr and "loss-always-zero" in stdout and "?" in stdout
