@@ -52,6 +52,31 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
     return options
 
 
+# How many words each command takes after its name (options aside); more, and the command
+# line is a question that starts with the command's word: `lazarus list index out of range`.
+MAX_WORDS = {"list": 0, "tags": 0, "show": 1, "tag": 1, "diagnose": 1}
+
+
+def reads_as_query(argv: list[str]) -> bool:
+    """Whether words that begin with a command's name are a question, not that command:
+    `lazarus run out of memory`, `lazarus show me why loss is nan`, `lazarus kb is slow`."""
+    import shutil
+
+    command, rest = argv[0], argv[1:]
+    plain = parse_plain_options(rest)
+    words = plain["words"] if plain is not None else [w for w in rest if not w.startswith("-")]
+    if command in MAX_WORDS:
+        return len(words) > MAX_WORDS[command]
+    if command == "kb":
+        return bool(words) and words[0] != "check"
+    if command == "run":
+        # `lazarus run -- CMD` or `lazarus run CMD` with a program that exists
+        if not rest or rest[0].startswith("-"):
+            return False
+        return shutil.which(rest[0]) is None and not os.path.exists(rest[0])
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     from lazarus.cli.commands import guarded, run_diagnose, run_search
 
@@ -62,6 +87,11 @@ def main(argv: list[str] | None = None) -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None and stream.errors == "strict":
             reconfigure(errors="replace")
+    if argv[:1] in (["--version"], ["-V"]):
+        from lazarus.version import __version__
+
+        print(f"lazarus {__version__}")
+        return
     if "_LAZARUS_COMPLETE" in os.environ:  # the shell asking for completions: typer answers
         from lazarus.cli.app import build_app
 
@@ -72,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         plain = parse_plain_options(argv)
         if plain is not None and not plain["words"]:
             argv = ["diagnose", *argv]
+    if argv and argv[0] in COMMANDS and reads_as_query(argv):
+        argv = ["search", *argv]
     if argv and argv[0] in ("search", "diagnose"):
         plain = parse_plain_options(argv[1:])
         if plain is not None and argv[0] == "search" and plain["words"]:

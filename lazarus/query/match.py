@@ -25,6 +25,8 @@ ERROR_FUZZY_FLOOR = 65
 # error) reaches that entry as a signature does: at least this long once normalised.
 FRAGMENT_CHARS = 24
 FRAGMENT_WORDS = 4
+FRAGMENT_SHARE = 0.3  # of the message ("Expected more than 1 value per channel" holds 0.4 of torch's)
+_CLASS_PREFIX = lazy(r"^[\w.]*(?:error|exception|warning)\w*:\s*")
 # Near-verbatim: a slip of a letter or two in a message this long still names it.
 NEAR_FRAGMENT_CHARS = 40
 NEAR_FRAGMENT_SIMILARITY = 96
@@ -183,8 +185,16 @@ def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
     for entry_index in range(len(starts) - 1):
         for position in range(starts[entry_index], starts[entry_index + 1]):
             field = texts[position]
-            if is_message[position] and query in field:
-                found[entry_index] = max(found.get(entry_index, 0.0), len(query) / len(field))
+            if not is_message[position] or query not in field:
+                continue
+            # The paste is where the message begins (after its class, if the paste lacks it), and
+            # a substantial part of it: an example whose message follows the code that raised it
+            # (`glob(...)[0]` then `IndexError: list index out of range`) is about that code, and
+            # a generic phrase at the head of a long symptom is not that symptom.
+            prefix = _CLASS_PREFIX.match(field)
+            share = len(query) / len(field)
+            if field.find(query) in (0, prefix.end() if prefix else 0) and share >= FRAGMENT_SHARE:
+                found[entry_index] = max(found.get(entry_index, 0.0), share)
     if not found and len(query) >= NEAR_FRAGMENT_CHARS:
         from rapidfuzz import fuzz
 

@@ -134,3 +134,69 @@ def is_cjk(word: str) -> bool:
 
 def chinese_characters(text: str) -> int:
     return len(_CJK_CHAR.findall(text))
+
+
+# Words that say a text is about deep learning with PyTorch: a text with none of them ("show me
+# the error", a Go panic, a git message) is not ours to answer by resemblance.
+DOMAIN_WORDS = frozenset(
+    stem(word)
+    for word in """
+    torch pytorch torchvision torchaudio cuda cudnn nccl gpu gpus nvidia tensor tensors model models
+    train training trained trainer finetune finetuning epoch epochs batch batches batch_size loss losses
+    gradient gradients grad grads backward forward optimizer optim adam sgd lr learning weights weight
+    checkpoint checkpoints state_dict dataloader dataset datasets num_workers layer layers conv lstm rnn gru
+    transformer transformers bert attention embedding embeddings nan inf accuracy overfit overfitting
+    validation inference predict prediction predictions logits softmax label labels classification
+    segmentation detection yolo network neural autograd backprop fp16 bf16 amp precision ddp distributed
+    multiprocessing mps onnx jit torchscript compile dynamo inductor triton numpy cpu device devices vram
+    memory oom lightning huggingface timm mmcv mmdet detectron2 diffusers accelerate deepspeed xformers
+    requires_grad freeze frozen parameter parameters param params seed deterministic reproducible leakage
+    killed h100 a100 v100 t4 rtx 3090 4090 cnn resnet vit unet gan diffusion llm lora
+    """.split()
+)
+DOMAIN_CJK = (
+    "训练",
+    "模型",
+    "损失",
+    "显存",
+    "显卡",
+    "张量",
+    "梯度",
+    "精度",
+    "准确率",
+    "推理",
+    "权重",
+    "数据集",
+    "网络",
+    "卷积",
+    "学习率",
+    "过拟合",
+    "验证",
+    "测试集",
+    "预测",
+    "分类",
+    "分割",
+    "检测",
+    "收敛",
+    "神经",
+    "反向传播",
+    "参数",
+    "内存",
+    "多卡",
+    "单卡",
+    "批次",
+    "迭代",
+    "种子",
+    "复现",
+    "随机",
+)
+
+
+def speaks_domain(text: str) -> bool:
+    """Whether a text uses any word of deep learning with PyTorch, in English or Chinese."""
+    if any(word in text for word in DOMAIN_CJK):
+        return True
+    return not DOMAIN_WORDS.isdisjoint(tokens(normalize(text[-MAX_DOMAIN_CHARS:])))
+
+
+MAX_DOMAIN_CHARS = 4000

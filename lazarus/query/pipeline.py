@@ -12,6 +12,7 @@ from lazarus.model import Diagnosis, Entry
 from lazarus.query.extract import extract
 from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
+from lazarus.query.normalize import speaks_domain
 from lazarus.query.read import TAIL_BYTES, LogTail
 from lazarus.settings import check_kb_dirs, kb_folders, use_cache
 
@@ -40,7 +41,9 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
         tail.feed(text.encode("utf-8", "replace"))
         text = tail.text()
     reports = extract(text)
-    matches = rank(index, reports, limit=limit, fuzzy=not other_framework(text)) if reports else []
+    # Resemblance answers only a text about deep learning with PyTorch; signatures answer any.
+    fuzzy = not other_framework(text) and speaks_domain(text)
+    matches = rank(index, reports, limit=limit, fuzzy=fuzzy) if reports else []
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches))
 
 

@@ -271,3 +271,17 @@ def test_output_a_console_cannot_encode_is_replaced_not_fatal(run_cli, encoding)
     stdout, stderr = result.stdout.decode(encoding), result.stderr.decode(encoding)
     assert result.returncode == 0, stderr
     assert "internal error" not in stderr and "loss-always-zero" in stdout and "?" in stdout
+
+
+@pytest.mark.parametrize(
+    "words", [["run", "out", "of", "memory"], ["list", "index", "out", "of", "range"], ["show", "me", "why"]]
+)
+def test_a_question_that_begins_with_a_command_word_is_a_question(run_cli, words):
+    result = run_cli(*words)
+    assert result.returncode in (0, 1), result.stderr  # answered, or no confident match: never a usage error
+    assert "command not found" not in result.stderr and "Usage" not in result.stderr
+
+
+def test_version(run_cli):
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("lazarus ")

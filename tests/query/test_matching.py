@@ -260,3 +260,43 @@ def test_killed_in_markdown_or_after_chinese_still_hits_the_signature(index):
     assert diagnose(index, "训练到一半进程被Killed").matches[0].via == "signature"
     worker = "RuntimeError: DataLoader worker (pid 4242) is killed by signal: Killed."
     assert diagnose(index, worker).matches[0].entry.id != "host-ram-oom-killed"
+
+
+# ---------------------------------------------------------------- right or silent (issue 11)
+
+
+def test_a_fragment_of_a_known_message_is_one_known_answer(index):
+    # the design's own example: part of torch's message, without its class or its numbers
+    matches = diagnose(index, "Expected more than 1 value per channel").matches
+    assert [m.entry.id for m in matches] == ["batchnorm-batch-of-one"]
+    assert matches[0].via == "fragment" and matches[0].score >= 80
+
+
+def test_a_generic_python_message_is_no_fragment_of_a_specific_entry(index):
+    # an entry whose example is `glob(...)[0]` then this message is about that code, not any IndexError
+    assert not diagnose(index, "IndexError: list index out of range").matches
+
+
+def test_a_slip_of_a_letter_still_names_the_message(index):
+    # https://github.com/jackaduma/CycleGAN-VC2/issues/10 (a Chinese input method's punctuation, a lost space)
+    text = "RuntimeError： Attempting todeserialize object on a CUDA device but torch。cuda.is_available() is False。"
+    assert [m.entry.id for m in diagnose(index, text).matches][:1] == ["load-cuda-checkpoint-without-gpu"]
+
+
+def test_another_name_in_place_of_the_messages_is_not_a_slip(index):
+    # the torch entry knows "No module named 'torch'"; a missing cv2 is another problem
+    ids = [m.entry.id for m in diagnose(index, "ModuleNotFoundError: No module named 'cv2'").matches]
+    assert "torch-not-installed-in-this-python" not in ids
+
+
+@pytest.mark.parametrize("text", ["show me the error", "git push was rejected again", "why is my build slow"])
+def test_words_with_no_sign_of_pytorch_get_no_answer_by_resemblance(index, text):
+    assert not diagnose(index, text).matches
+
+
+def test_a_fuzzy_guess_far_behind_the_first_is_not_shown(index):
+    from lazarus.query.match import FOLLOW_UP_GAP
+
+    for text in ("loss is nan after a few epochs", "训练时显存一直增加", "my model predicts the same class"):
+        matches = diagnose(index, text, limit=10).matches
+        assert matches and all(m.strength >= matches[0].strength - FOLLOW_UP_GAP for m in matches)
