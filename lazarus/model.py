@@ -61,6 +61,10 @@ class Entry(NamedTuple):
     references: tuple[str, ...]
     path: str = ""
     builtin: bool = True
+    # The fix in the user's own values: {name} stands for what a signature's (?P<name>...) group
+    # captured from their error. Used only when every name it uses was captured.
+    fix_here: str = ""
+    fix_here_zh: str = ""
 
 
 class KBProblem(NamedTuple):
@@ -93,6 +97,7 @@ class Match(NamedTuple):
     report: ErrorReport | None = None
     signature: str | None = None
     strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie
+    values: tuple[tuple[str, str], ...] = ()  # what the signature's named groups captured
 
 
 class Diagnosis(NamedTuple):

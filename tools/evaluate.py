@@ -33,6 +33,7 @@ from lazarus.query.pipeline import diagnose
 from lazarus.settings import builtin_kb_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+TUNING_CASES = ROOT / "tests" / "eval" / "cases.yaml"
 
 Ranker = Callable[[str], list[tuple[str, float]]]
 
@@ -40,6 +41,18 @@ Ranker = Callable[[str], list[tuple[str, float]]]
 def load_cases(path: Path) -> list[dict[str, Any]]:
     import yaml
 
+    if path.is_dir():
+        # The blind held-out set (tests/eval/heldout/): texts as collected, and the expected ids
+        # labelled separately, item by item in the same order.
+        texts = yaml.safe_load((path / "collected.yaml").read_text(encoding="utf-8"))
+        labels = yaml.safe_load((path / "labels.yaml").read_text(encoding="utf-8"))
+        # A thread that is also a tuning case was tuned on: it says nothing about unseen texts.
+        tuned = {case["source"] for case in yaml.safe_load(TUNING_CASES.read_text(encoding="utf-8"))}
+        return [
+            {**text, "expect": label["expect"], "kb_gap": label.get("kb_gap", False)}
+            for text, label in zip(texts, labels, strict=True)
+            if text["source"] not in tuned
+        ]
     cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     if cases and "family" in cases[0]:
         # The failure-frequency sample (tools/frequency/sample.yaml): each report's quoted error

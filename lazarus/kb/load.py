@@ -21,6 +21,8 @@ DEVICES = ("cpu", "cuda")
 STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh")
 LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
 REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
+OPTIONAL_STR_FIELDS = ("fix_here", "fix_here_zh")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SNIPPET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "broken": str,
     "fixed": str,
@@ -110,6 +112,8 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
         references=tuple(data["references"]),
         path=where,
         builtin=builtin,
+        fix_here=data.get("fix_here", "").strip(),
+        fix_here_zh=data.get("fix_here_zh", "").strip(),
     )
     return entry, []
 
@@ -132,12 +136,12 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Every problem with one entry's fields, as (field, message) pairs."""
     problems: list[tuple[str, str]] = []
     for key in data:
-        if key not in REQUIRED_FIELDS:
+        if key not in REQUIRED_FIELDS and key not in OPTIONAL_STR_FIELDS:
             problems.append((str(key), "unknown field"))
     for key in REQUIRED_FIELDS:
         if key not in data:
             problems.append((key, "missing field"))
-    for key in STR_FIELDS:
+    for key in (*STR_FIELDS, *OPTIONAL_STR_FIELDS):
         value = data.get(key)
         if key in data and (not isinstance(value, str) or not value.strip()):
             problems.append((key, "must be a non-empty string"))
@@ -178,6 +182,12 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
         message = regex_problem(pattern)
         if message:
             problems.append((f"signatures[{i}]", message))
+    if not problems:
+        captured = {name for pattern in data["signatures"] for name in re.compile(pattern).groupindex}
+        for key in OPTIONAL_STR_FIELDS:
+            for name in PLACEHOLDER.findall(data.get(key, "")):
+                if name not in captured:
+                    problems.append((key, f"{{{name}}} is captured by no signature: add (?P<{name}>...) to one"))
     problems += check_snippets(data["snippets"])
     return problems
 

@@ -16,6 +16,7 @@ from lazarus.kb.load import (
     DEVICES,
     EXCEPTION_NAME_RE,
     ID_RE,
+    OPTIONAL_STR_FIELDS,
     REQUIRED_FIELDS,
     SNIPPET_FIELDS,
     STR_FIELDS,
@@ -34,6 +35,7 @@ DESCRIPTIONS = {
     "requires": "Importable modules the code needs; missing -> skipped",
     "torch": "Torch versions the claim holds for, e.g. '>=2.6' or '>=2.0,<2.6'",
     "reason": "Why broken cannot be shown, when reproducible is false",
+    "fix_here": "The fix in the user's values: {name} is what a signature's (?P<name>...) group captured",
 }
 NON_EMPTY_LISTS = ("examples", "causes", "causes_zh", "tags")
 JSON_TYPES = {str: "string", list: "array", bool: "boolean", int: "integer", float: "number"}
@@ -47,7 +49,7 @@ def _described(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field(name: str) -> dict[str, Any]:
-    if name in STR_FIELDS:
+    if name in STR_FIELDS or name in OPTIONAL_STR_FIELDS:
         schema: dict[str, Any] = {"type": "string", "minLength": 1}
         if name == "id":
             schema["pattern"] = ID_RE.pattern
@@ -81,6 +83,8 @@ def _snippet_field(name: str, expected: type | tuple[type, ...]) -> dict[str, An
 
 def entry_schema() -> dict[str, Any]:
     properties = {name: _field(name) for name in REQUIRED_FIELDS if name != "snippets"}
+    for name in OPTIONAL_STR_FIELDS:
+        properties[name] = _described(name, {"type": "string", "minLength": 1})
     properties["snippets"] = {
         "type": "array",
         "minItems": 1,

@@ -23,7 +23,7 @@ from lazarus.version import __version__
 if TYPE_CHECKING:
     from lazarus.kb.records import Record
 
-FORMAT = 21  # bump when the pickled layout, normalisation or tokens change
+FORMAT = 22  # bump when the pickled layout, normalisation or tokens change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.

@@ -78,7 +78,13 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
                 shown_coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
                 strength = 84 + 8 * shown_coverage
                 entry = index.entries[entry_index]
-                _keep(best, entry_index, Match(entry, round(strength), "signature", shown, pattern, strength))
+                _keep(
+                    best,
+                    entry_index,
+                    Match(
+                        entry, round(strength), "signature", shown, pattern, strength, captured(pattern, report.text)
+                    ),
+                )
             continue
         if report_fragments:
             # A known message quoted in part ("Expected more than 1 value per channel"): as sure
@@ -103,7 +109,11 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             for entry_index, pattern in report_hits:
                 strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
                 entry, score = index.entries[entry_index], min(round(strength), 100)
-                _keep(best, entry_index, Match(entry, score, "signature", report, pattern, strength))
+                _keep(
+                    best,
+                    entry_index,
+                    Match(entry, score, "signature", report, pattern, strength, captured(pattern, report.text)),
+                )
             continue
         if not fuzzy:
             continue
@@ -257,6 +267,14 @@ def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
     current = best.get(entry_index)
     if current is None or match.strength > current.strength:
         best[entry_index] = match
+
+
+def captured(pattern: str, text: str) -> tuple[tuple[str, str], ...]:
+    """What a signature's named groups took from the user's error: their own sizes, names, values."""
+    import re
+
+    found = re.search(pattern, text) if "(?P<" in pattern else None
+    return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
 def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:

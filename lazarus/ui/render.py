@@ -10,6 +10,18 @@ from typing import Any
 
 from lazarus.i18n import STRINGS
 from lazarus.model import Diagnosis, Entry, Match
+from lazarus.regex.lazy import lazy
+
+_PLACEHOLDER = lazy(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fix_here(match: Match, lang: str) -> str:
+    """The fix in the user's own values, or "" when the entry has none or a value is missing."""
+    template = match.entry.fix_here_zh if lang == "zh" and match.entry.fix_here_zh else match.entry.fix_here
+    values = dict(match.values)
+    if not template or any(name not in values for name in _PLACEHOLDER.findall(template)):
+        return ""
+    return _PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
 
 
 def localized(entry: Entry, lang: str) -> dict[str, Any]:
@@ -74,6 +86,8 @@ def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
         matched_line=report.line if report else None,
         error=report.text if report and report.kind != "text" else None,
         user_frame=report.user_frame if report else None,
+        values=dict(match.values),
+        fix_here=fix_here(match, lang) or None,
     )
     order = ["id", "title", "score", "via", "confidence", "tags", "signatures", "symptom", "matched_line"]
     return {key: data[key] for key in order} | {k: v for k, v in data.items() if k not in order}
@@ -102,6 +116,9 @@ def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
         lines.append(f"    {labels['matched']}: {match.report.line}")
         if match.report.user_frame:
             lines.append(f"    {labels['frame']}: {match.report.user_frame}")
+    here = fix_here(match, lang)
+    if here:
+        lines.append(f"    {labels['here']}: {here}")
     lines.append(f"    {labels['causes']}:")
     lines += [f"      - {cause}" for cause in text["causes"]]
     lines.append(f"    {labels['fix']}: {text['fix']}")
@@ -149,6 +166,9 @@ def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
         parts.append(Text.assemble((f"{labels['matched']}: ", "dim"), (match.report.line, "red")))
         if match.report.user_frame:
             parts.append(Text.assemble((f"{labels['frame']}: ", "dim"), (match.report.user_frame, "cyan")))
+    here = fix_here(match, lang)
+    if here:
+        parts.append(Text.assemble((f"\n{labels['here']}: ", "bold green"), here))
     parts.append(Text(f"\n{labels['causes']}:", style="bold yellow"))
     parts += [Text(f"  • {cause}") for cause in text["causes"]]
     parts.append(Text.assemble((f"\n{labels['fix']}: ", "bold green"), text["fix"]))
