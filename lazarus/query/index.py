@@ -13,7 +13,7 @@ import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from lazarus.model import Entry, KBProblem
 from lazarus.query.normalize import normalize, tokens
@@ -58,7 +58,7 @@ class LazyEntries(Sequence[Entry]):
             position += len(self._blobs)
         entry = self._loaded.get(position)
         if entry is None:
-            entry = self._loaded[position] = pickle.loads(self._blobs[position])
+            entry = self._loaded[position] = safe_loads(self._blobs[position])
         return entry
 
     def __iter__(self) -> Iterator[Entry]:
@@ -233,14 +233,49 @@ def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -
     path = cache_dir() / f"index-{name:08x}.pickle"
     try:
         with open(path, "rb") as handle:
-            cached_stamp, index = pickle.load(handle)
-        if cached_stamp == stamp and isinstance(index, Index):
-            return index
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            if _trusted(handle.fileno()):
+                cached_stamp, index = safe_loads(handle.read())
+                if cached_stamp == stamp and isinstance(index, Index):
+                    return index
+    except Exception:  # noqa: BLE001 - a corrupt, foreign or truncated cache is rebuilt, never fatal
         pass
     index = build_index(dirs, builtin)
     _write_cache(path, (stamp, index))
     return index
+
+
+# What an index pickle may hold: lazarus's own records and the builtins they are made of. A
+# planted or corrupted cache file cannot name anything else, so loading it cannot run code.
+_ALLOWED = {
+    "lazarus.query.index": {"Index", "LazyEntries"},
+    "lazarus.model": {"Entry", "Snippet", "KBProblem"},
+    "lazarus.kb.records": {"Record"},
+    "array": {"array", "_array_reconstructor"},
+    "builtins": {"set", "frozenset", "tuple", "list", "dict", "bytes", "bytearray", "str", "int", "float"},
+    "copyreg": {"_reconstructor"},
+}
+
+
+class _IndexUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if name in _ALLOWED.get(module, ()):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of an index")
+
+
+def safe_loads(data: bytes) -> Any:
+    import io
+
+    return _IndexUnpickler(io.BytesIO(data)).load()
+
+
+def _trusted(fd: int) -> bool:
+    """A cache file written by this user and writable by nobody else; anything else is rebuilt."""
+    import stat
+
+    info = os.fstat(fd)
+    owner = getattr(os, "getuid", lambda: info.st_uid)()
+    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _write_cache(path: Path, payload: tuple[str, Index]) -> None:
@@ -248,7 +283,7 @@ def _write_cache(path: Path, payload: tuple[str, Index]) -> None:
     import tempfile
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
