@@ -31,8 +31,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "killed": "the command was killed by {name} (signal {number})",
         # the verification line
         "verified": "verified: {parts}",
+        "unproven": "not verified: {parts}",
         "not_verified": "not verified yet",
-        "cuda_not_verified": "cuda: not verified yet",
+        "skipped": "skipped",
+        "cuda_not_run": "cuda not run here",
     },
     "zh": {
         "causes": "可能原因",
@@ -55,8 +57,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "exited": "命令以退出码 {code} 结束",
         "killed": "命令被 {name}（信号 {number}）杀死",
         "verified": "已验证：{parts}",
+        "unproven": "未验证：{parts}",
         "not_verified": "尚未验证",
-        "cuda_not_verified": "cuda：尚未验证",
+        "skipped": "已跳过",
+        "cuda_not_run": "cuda 未在此运行",
     },
 }
 

@@ -44,13 +44,16 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     from lazarus.ui.render import dumps, error_json, match_json
 
     if as_json:
-        from lazarus.ui.output import statuses
+        from lazarus.ui.output import proof, statuses
 
         status = statuses(index, diagnosis, lang)
         payload: dict[str, Any] = {
             "query": label,
             "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, status[m.entry.id]) for m in diagnosis.matches],
+            "matches": [
+                match_json(m, lang, status[m.entry.id]) | {"verification": proof(index, m.entry.id)}
+                for m in diagnosis.matches
+            ],
         }
         out(dumps(payload))
     elif not diagnosis.matches and not any(r.kind not in ("output", "context") for r in diagnosis.reports):
@@ -106,7 +109,7 @@ def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None
 
 
 def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> int:
-    from lazarus.ui.output import verification
+    from lazarus.ui.output import proof, verification
     from lazarus.ui.render import dumps, entry_json, plain_entry
 
     lang = check_lang(lang)
@@ -122,13 +125,14 @@ def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> i
             out(dumps({"entries": []}))
         return EXIT_NO_MATCH
     status = verification(index, entry.id, lang)
-    out(dumps({"entries": [entry_json(entry, lang, status)]}) if as_json else plain_entry(entry, lang, status))
+    data = entry_json(entry, lang, status) | {"verification": proof(index, entry.id)}
+    out(dumps({"entries": [data]}) if as_json else plain_entry(entry, lang, status))
     return EXIT_OK
 
 
 def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) -> int:
     from lazarus.query.pipeline import entries_with_tag
-    from lazarus.ui.output import verification
+    from lazarus.ui.output import proof, verification
     from lazarus.ui.render import dumps, entry_json, entry_line
 
     lang = check_lang(lang)
@@ -140,7 +144,16 @@ def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) ->
             out(dumps({"entries": []}))
         return EXIT_NO_MATCH
     if as_json:
-        out(dumps({"entries": [entry_json(e, lang, verification(index, e.id, lang)) for e in entries]}))
+        out(
+            dumps(
+                {
+                    "entries": [
+                        entry_json(e, lang, verification(index, e.id, lang)) | {"verification": proof(index, e.id)}
+                        for e in entries
+                    ]
+                }
+            )
+        )
     else:
         out("\n".join(entry_line(e, lang) for e in entries))
     return EXIT_OK

@@ -165,24 +165,27 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
 
 
 def status_line(records: Iterable[Record], lang: str = "en") -> str:
-    """One line for people, in their language, e.g.
+    """One line for people, in their language, saying what was run where, e.g.
 
-    `verified: torch 2.13.0 cpu ✓ · torch 2.11.0 cuda ✓ (H100) · cuda: not verified yet`
+    `verified: cpu ✓ torch 2.14.1, 2.13.0 · cuda ✓ torch 2.11.0 (H100)`, or, with no proof,
+    `not verified: cpu skipped torch 2.13.0 · cuda not run here`
     """
     ordered = display_order(records)
     if not ordered:
         return say(lang, "not_verified")
-    parts = [_describe(record) for record in ordered]
+    parts: list[str] = []
+    for device in dict.fromkeys(record.device for record in ordered):
+        for outcome in ("passed", "failed", "skipped"):
+            same = [r for r in ordered if r.device == device and r.outcome == outcome]
+            if same:
+                versions = ", ".join(dict.fromkeys(public_version(r.torch) for r in same))
+                gpus = ", ".join(dict.fromkeys(short_gpu_name(r.gpu) for r in same if r.gpu))
+                mark = say(lang, "skipped") if outcome == "skipped" else MARKS[outcome]
+                parts.append(f"{device} {mark} torch {versions}" + (f" ({gpus})" if gpus else ""))
     if not any(record.device == "cuda" for record in ordered):
-        parts.append(say(lang, "cuda_not_verified"))
-    return say(lang, "verified", parts=" · ".join(parts))
-
-
-def _describe(record: Record) -> str:
-    text = f"torch {public_version(record.torch)} {record.device} {MARKS.get(record.outcome, '?')}"
-    if record.device == "cuda" and record.gpu:
-        text += f" ({short_gpu_name(record.gpu)})"
-    return text
+        parts.append(say(lang, "cuda_not_run"))
+    proven = any(record.outcome == "passed" for record in ordered)
+    return say(lang, "verified" if proven else "unproven", parts=" · ".join(parts))
 
 
 def display_order(records: Iterable[Record]) -> list[Record]:

@@ -49,6 +49,14 @@ def verification(index: Index, entry_id: str, lang: str) -> str:
     return status_line(index.records.get(entry_id, []), lang)
 
 
+def proof(index: Index, entry_id: str) -> list[dict[str, str | None]]:
+    """An entry's verification records as data for programs: device, torch, outcome, gpu, date."""
+    return [
+        {"device": r.device, "torch": r.torch, "outcome": r.outcome, "gpu": r.gpu, "date": r.date}
+        for r in index.records.get(entry_id, [])
+    ]
+
+
 def statuses(index: Index, diagnosis: Diagnosis, lang: str) -> dict[str, str]:
     return {m.entry.id: verification(index, m.entry.id, lang) for m in diagnosis.matches}
 

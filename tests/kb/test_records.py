@@ -107,7 +107,8 @@ def test_bad_files_and_records_are_ignored(tmp_path: Path) -> None:
 
 def test_status_line() -> None:
     assert status_line([]) == "not verified yet"
-    assert status_line([rec()]) == "verified: torch 2.13.0 cpu ✓ · cuda: not verified yet"
+    assert status_line([rec()]) == "verified: cpu ✓ torch 2.13.0 · cuda not run here"
+    assert status_line([rec()], "zh") == "已验证：cpu ✓ torch 2.13.0 · cuda 未在此运行"
     line = status_line(
         [
             rec(torch="2.11.0", device="cuda", gpu="NVIDIA H100 80GB HBM3"),
@@ -115,8 +116,11 @@ def test_status_line() -> None:
             rec(torch="2.13.0"),
         ]
     )
-    assert line == "verified: torch 2.13.0 cpu ✓ · torch 2.9.0 cpu ✗ · torch 2.11.0 cuda ✓ (H100)"
-    assert status_line([rec(outcome="skipped")]).startswith("verified: torch 2.13.0 cpu –")
+    assert line == "verified: cpu ✓ torch 2.13.0 · cpu ✗ torch 2.9.0 · cuda ✓ torch 2.11.0 (H100)"
+    # a check that was skipped proves nothing, and does not read like a proof
+    assert status_line([rec(outcome="skipped")]) == "not verified: cpu skipped torch 2.13.0 · cuda not run here"
+    two = status_line([rec(torch="2.13.0"), rec(torch="2.14.1")])
+    assert two == "verified: cpu ✓ torch 2.14.1, 2.13.0 · cuda not run here"
 
 
 def test_short_gpu_names() -> None:
