@@ -23,7 +23,7 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
     """The words and common options of a query or diagnose command line, parsed without typer
     (whose import costs more than a whole query); None when typer should parse it."""
     words: list[str] = []
-    options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": []}
+    options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": [], "full": False}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -32,6 +32,8 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
             break
         if arg == "--json":
             options["as_json"] = True
+        elif arg == "--full":
+            options["full"] = True
         elif arg in ("-n", "--limit", "--lang", "--kb") and i + 1 < len(argv):
             value = argv[i + 1]
             if arg in ("-n", "--limit"):
@@ -107,14 +109,38 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] in ("search", "diagnose"):
         plain = parse_plain_options(argv[1:])
         if plain is not None and argv[0] == "search" and plain["words"]:
-            sys.exit(guarded(run_search, plain["words"], plain["limit"], plain["as_json"], plain["lang"], plain["kb"]))
+            sys.exit(
+                guarded(
+                    run_search,
+                    plain["words"],
+                    plain["limit"],
+                    plain["as_json"],
+                    plain["lang"],
+                    plain["kb"],
+                    plain["full"],
+                )
+            )
         if plain is not None and argv[0] == "diagnose" and len(plain["words"]) <= 1:
             source = plain["words"][0] if plain["words"] else None
-            sys.exit(guarded(run_diagnose, source, plain["limit"], plain["as_json"], plain["lang"], plain["kb"]))
+            sys.exit(
+                guarded(
+                    run_diagnose, source, plain["limit"], plain["as_json"], plain["lang"], plain["kb"], plain["full"]
+                )
+            )
     if argv and argv[0] not in COMMANDS:
         plain = parse_plain_search(argv)
         if plain is not None:
-            sys.exit(guarded(run_search, plain["words"], plain["limit"], plain["as_json"], plain["lang"], plain["kb"]))
+            sys.exit(
+                guarded(
+                    run_search,
+                    plain["words"],
+                    plain["limit"],
+                    plain["as_json"],
+                    plain["lang"],
+                    plain["kb"],
+                    plain["full"],
+                )
+            )
         if not argv[0].startswith("-") or argv[0] not in ("-h", "--help", "--install-completion", "--show-completion"):
             argv = ["search", *argv]
     from lazarus.cli.app import build_app

@@ -37,6 +37,9 @@ def build_app() -> Any:
     json_option = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
     lang_option = typer.Option(None, "--lang", help="en or zh (default: from the locale).")
     limit_option = typer.Option(3, "-n", "--limit", help="How many remedies to show at most.")
+    full_option = typer.Option(
+        False, "--full", help="Every answer in full, causes included (default: the first one brief)."
+    )
 
     @app.command()
     def search(
@@ -45,9 +48,10 @@ def build_app() -> Any:
         as_json: bool = json_option,
         lang: str = lang_option,
         kb: list[str] = kb_option,
+        full: bool = full_option,
     ) -> None:
         """Rank remedies for an error message or a described symptom (the default command)."""
-        raise typer.Exit(guarded(run_search, query, limit, as_json, lang, kb))
+        raise typer.Exit(guarded(run_search, query, limit, as_json, lang, kb, full))
 
     @app.command()
     def diagnose(
@@ -56,9 +60,10 @@ def build_app() -> Any:
         as_json: bool = json_option,
         lang: str = lang_option,
         kb: list[str] = kb_option,
+        full: bool = full_option,
     ) -> None:
         """Find the real error in a noisy log and answer it: python train.py 2>&1 | lazarus diagnose"""
-        raise typer.Exit(guarded(run_diagnose, source, limit, as_json, lang, kb))
+        raise typer.Exit(guarded(run_diagnose, source, limit, as_json, lang, kb, full))
 
     @app.command()
     def show(

@@ -39,7 +39,7 @@ def clean_query(words: list[str]) -> str:
     return query
 
 
-def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str) -> int:
+def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str, full: bool = False) -> int:
     from lazarus.i18n import say
     from lazarus.ui.render import dumps, error_json, match_json
 
@@ -65,11 +65,11 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     else:
         from lazarus.ui.output import write_matches
 
-        write_matches(index, diagnosis, lang, sys.stdout)
+        write_matches(index, diagnosis, lang, sys.stdout, full)
     return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
 
 
-def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
+def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb: list[str], full: bool = False) -> int:
     from lazarus.query.pipeline import diagnose
 
     query = clean_query(words)
@@ -80,10 +80,12 @@ def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     index = open_index(kb)
-    return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query)
+    return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query, full)
 
 
-def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None, kb: list[str]) -> int:
+def run_diagnose(
+    source: str | None, limit: int, as_json: bool, lang: str | None, kb: list[str], full: bool = False
+) -> int:
     from lazarus.query.pipeline import diagnose
     from lazarus.query.read import read_log
 
@@ -105,7 +107,7 @@ def run_diagnose(source: str | None, limit: int, as_json: bool, lang: str | None
     for warning in warnings:
         err(warning)
     index = open_index(kb)
-    return show_diagnosis(index, diagnose(index, text, limit), as_json, lang, source or "-")
+    return show_diagnosis(index, diagnose(index, text, limit), as_json, lang, source or "-", full)
 
 
 def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> int:

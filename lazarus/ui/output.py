@@ -61,23 +61,35 @@ def statuses(index: Index, diagnosis: Diagnosis, lang: str) -> dict[str, str]:
     return {m.entry.id: verification(index, m.entry.id, lang) for m in diagnosis.matches}
 
 
-def plain_matches(index: Index, diagnosis: Diagnosis, lang: str) -> str:
-    from lazarus.ui.render import plain_match
+def plain_matches(index: Index, diagnosis: Diagnosis, lang: str, full: bool = False) -> str:
+    """The answers as text: the first one brief (or every one in full), the others one line each."""
+    from lazarus.ui.render import header, plain_match
 
     status = statuses(index, diagnosis, lang)
-    return "\n\n".join(plain_match(m, lang, status[m.entry.id], n) for n, m in enumerate(diagnosis.matches, 1))
+    matches = diagnosis.matches
+    if full:
+        return "\n\n".join(plain_match(m, lang, status[m.entry.id], n) for n, m in enumerate(matches, 1))
+    if not matches:
+        return ""
+    first = plain_match(matches[0], lang, status[matches[0].entry.id], 1, full=False)
+    others = [header(m, lang, n) for n, m in enumerate(matches[1:], 2)]
+    return "\n".join([first, *(["", *others] if others else [])])
 
 
-def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO) -> None:
+def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO, full: bool = False) -> None:
     if not wants_color(stream):
-        stream.write(plain_matches(index, diagnosis, lang) + "\n")
+        stream.write(plain_matches(index, diagnosis, lang, full) + "\n")
         stream.flush()
         return
     from rich.console import Console
+    from rich.text import Text
 
-    from lazarus.ui.render import rich_match
+    from lazarus.ui.render import header, rich_match
 
     status = statuses(index, diagnosis, lang)
     console = Console(file=stream)
     for n, match in enumerate(diagnosis.matches, 1):
-        console.print(rich_match(match, lang, status[match.entry.id], n))
+        if full or n == 1:
+            console.print(rich_match(match, lang, status[match.entry.id], n, full=full))
+        else:
+            console.print(Text(header(match, lang, n), style="bold"))

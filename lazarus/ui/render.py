@@ -105,13 +105,21 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
+def header(match: Match, lang: str, rank: int) -> str:
+    """One line: the title, the entry, and what the score means."""
     from lazarus.query.match import confidence
 
     labels = STRINGS.get(lang, STRINGS["en"])
+    title = localized(match.entry, lang)["title"]
+    return f"[{rank}] {title}  ({match.entry.id}, {labels[confidence(match)]}, {labels['score']} {match.score})"
+
+
+def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = True) -> str:
+    """An answer as plain text: in full (causes included), or brief, as the first answer on a
+    screen shows it: what happened, the fix, the fixed code, where in your code."""
+    labels = STRINGS.get(lang, STRINGS["en"])
     text = localized(match.entry, lang)
-    sure = labels[confidence(match)]
-    lines = [f"[{rank}] {text['title']}  ({match.entry.id}, {sure}, {labels['score']} {match.score})"]
+    lines = [header(match, lang, rank)]
     if match.report is not None and match.report.kind != "text":
         lines.append(f"    {labels['matched']}: {match.report.line}")
         if match.report.user_frame:
@@ -119,14 +127,17 @@ def plain_match(match: Match, lang: str, status: str, rank: int) -> str:
     here = fix_here(match, lang)
     if here:
         lines.append(f"    {labels['here']}: {here}")
-    lines.append(f"    {labels['causes']}:")
-    lines += [f"      - {cause}" for cause in text["causes"]]
+    if full:
+        lines.append(f"    {labels['causes']}:")
+        lines += [f"      - {cause}" for cause in text["causes"]]
     lines.append(f"    {labels['fix']}: {text['fix']}")
     code = fixed_code(match.entry)
     if code:
         lines.append(f"    {labels['snippet']}:")
         lines += [f"      {line}" if line else "" for line in code.splitlines()]
     lines.append(f"    {status}")
+    if not full:
+        lines.append(f"    {labels['more'].format(id=match.entry.id)}")
     return "\n".join(lines)
 
 
@@ -151,7 +162,7 @@ def entry_line(entry: Entry, lang: str) -> str:
     return f"{entry.id:40} {localized(entry, lang)['title']}"
 
 
-def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
+def rich_match(match: Match, lang: str, status: str, rank: int, full: bool = True) -> Any:
     from rich.console import Group
     from rich.panel import Panel
     from rich.syntax import Syntax
@@ -169,13 +180,16 @@ def rich_match(match: Match, lang: str, status: str, rank: int) -> Any:
     here = fix_here(match, lang)
     if here:
         parts.append(Text.assemble((f"\n{labels['here']}: ", "bold green"), here))
-    parts.append(Text(f"\n{labels['causes']}:", style="bold yellow"))
-    parts += [Text(f"  • {cause}") for cause in text["causes"]]
+    if full:
+        parts.append(Text(f"\n{labels['causes']}:", style="bold yellow"))
+        parts += [Text(f"  • {cause}") for cause in text["causes"]]
     parts.append(Text.assemble((f"\n{labels['fix']}: ", "bold green"), text["fix"]))
     code = fixed_code(match.entry)
     if code:
         parts.append(Text(""))
         parts.append(Syntax(code, "python", theme="ansi_dark", background_color="default"))
     parts.append(Text(f"\n{status}", style="dim"))
+    if not full:
+        parts.append(Text(labels["more"].format(id=match.entry.id), style="dim"))
     title = f"[{rank}] {match.entry.id} · {labels[confidence(match)]} · {labels['score']} {match.score}"
     return Panel(Group(*parts), title=title, title_align="left", border_style="blue")

@@ -121,8 +121,8 @@ def test_a_question_in_chinese_is_answered_in_chinese(run_cli):
     english_locale = {"LANG": "en_US.UTF-8", "LC_ALL": "", "LAZARUS_LANG": ""}
     asked = run_cli("训练几个epoch之后loss变成nan", env=english_locale)
     assert asked.returncode == 0 and "可能原因" in asked.stdout
-    assert "Likely causes" in run_cli("--lang", "en", "训练几个epoch之后loss变成nan", env=english_locale).stdout
-    assert "Likely causes" in run_cli("loss becomes nan after a few epochs", env=english_locale).stdout
+    assert "Fix:" in run_cli("--lang", "en", "训练几个epoch之后loss变成nan", env=english_locale).stdout
+    assert "Fix:" in run_cli("loss becomes nan after a few epochs", env=english_locale).stdout
 
 
 def test_limit(run_cli):
@@ -285,3 +285,14 @@ def test_a_question_that_begins_with_a_command_word_is_a_question(run_cli, words
 def test_version(run_cli):
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("lazarus ")
+
+
+def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cli):
+    question = "GPU memory keeps growing during training"
+    brief = run_cli("-n", "3", question).stdout
+    full = run_cli("-n", "3", "--full", question).stdout
+    answers = [line for line in brief.splitlines() if line.startswith("[")]
+    assert len(answers) >= 2
+    assert "Likely causes" not in brief and brief.count("Fix:") == 1 and "Causes and references: lazarus show" in brief
+    assert brief.rstrip().endswith(answers[-1])  # the others: one line each, at the end
+    assert full.count("Likely causes") == full.count("Fix:") == len(answers)
