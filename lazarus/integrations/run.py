@@ -67,7 +67,7 @@ class Stream:
 
 
 @dataclass
-class Outcome:
+class RunState:
     status: int = 0  # the raw wait status
     received: list[int] = field(default_factory=list)  # signals sent to lazarus while it ran
     reader_gone: bool = False  # our stdout or stderr was a pipe whose reader quit (`| head`)
@@ -154,7 +154,7 @@ def _terminal_sent_it() -> bool:
     return False
 
 
-def _forwarder(outcome: Outcome, pid: Callable[[], int | None]) -> Callable[[int, Any], None]:
+def _forwarder(outcome: RunState, pid: Callable[[], int | None]) -> Callable[[int, Any], None]:
     def forward(signum: int, frame: Any) -> None:
         outcome.received.append(signum)
         child = pid()
@@ -227,7 +227,7 @@ def _reap(pid: int) -> int | None:
     return status if done == pid else None
 
 
-def pump(streams: list[Stream], pid: int, tail: LogTail, outcome: Outcome) -> int:
+def pump(streams: list[Stream], pid: int, tail: LogTail, outcome: RunState) -> int:
     """Copy the child's output as it comes until it exits; returns its wait status.
 
     Once the child has exited and nothing is left to read, we stop even if a grandchild (a
@@ -290,14 +290,14 @@ def status_message(status: int, lang: str) -> str:
     return say(lang, "exited", code=exit_code(status))
 
 
-def wants_diagnosis(outcome: Outcome) -> bool:
+def wants_diagnosis(outcome: RunState) -> bool:
     if exit_code(outcome.status) == 0 or outcome.received or outcome.reader_gone:
         return False
     return not (os.WIFSIGNALED(outcome.status) and os.WTERMSIG(outcome.status) in QUIET_DEATHS)
 
 
 def report_failure(
-    argv: list[str], outcome: Outcome, tail: LogTail, limit: int, lang: str, kb: list[str], as_json: bool
+    argv: list[str], outcome: RunState, tail: LogTail, limit: int, lang: str, kb: list[str], as_json: bool
 ) -> None:
     """The diagnosis, on stderr after the command's output."""
     from lazarus.integrations.hook import diagnose_text
@@ -371,7 +371,7 @@ def run_command(argv: list[str], limit: int, lang: str | None, kb: list[str], as
     """
     lang = check_options(argv, limit, lang, kb)
     streams = open_streams()
-    outcome = Outcome()
+    outcome = RunState()
     child: list[int] = []
     previous = _install_handlers(_forwarder(outcome, lambda: child[0] if child else None), streams)
     tail = LogTail()

@@ -156,3 +156,14 @@ def test_seed_tags_through_the_cli(run_cli):
     tags = {t["tag"] for t in json.loads(run_cli("tags", "--json").stdout)["tags"]}
     assert set(SEED_TAGS) <= tags
     assert json.loads(run_cli("tag", "8502", "--json").stdout)["entries"]
+
+
+def test_every_builtin_entry_is_tagged_with_its_area_folder():
+    from lazarus.kb.load import entry_files
+
+    untagged = []
+    for path in entry_files(KB):
+        entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.parent.name not in entry["tags"]:
+            untagged.append(str(path.relative_to(KB)))
+    assert untagged == [], "add the folder's name to tags (lazarus tag AREA lists an area)"
