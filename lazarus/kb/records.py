@@ -13,10 +13,11 @@ them, and the validator (`lazarus.verify`) judges with them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 
@@ -94,8 +95,8 @@ def read_record_file(path: Path) -> dict[str, Record]:
     """The records of one file by entry id; empty when the file is missing or not a record file."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return {}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+        return {}  # unreadable, not JSON, or nested deeper than any record file is
     if not isinstance(data, dict):
         return {}
     records: dict[str, Record] = {}
@@ -146,19 +147,40 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
     import tempfile
 
     path = Path(path)
-    merged = merge_records(read_record_file(path), new)
-    payload = {entry_id: merged[entry_id].to_json() for entry_id in sorted(merged)}
-    text = json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    # Read, merge and replace under an exclusive lock: validate runs at the same time (two
+    # terminals, a CI matrix on one disk) would otherwise each write back what they read, and
+    # the results of all but the last would be lost.
+    with _locked(path.parent):
+        merged = merge_records(read_record_file(path), new)
+        payload = {entry_id: merged[entry_id].to_json() for entry_id in sorted(merged)}
+        text = json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
     return path
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the records folder while the block runs (POSIX flock on the
+    folder itself, so no lock file is left behind; on Windows, none)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent record writers are not supported there
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 # --------------------------------------------------------------------------- status line

@@ -150,3 +150,28 @@ def test_display_order_newest_torch_first_within_a_device() -> None:
         ("cpu", "2.9.0"),
         ("cuda", "2.10.0"),
     ]
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    # issue 14: eight --record writers at once once kept 44 of 320 results
+    import subprocess
+    import sys
+
+    path = tmp_path / "verified" / "torch-2.13.0-cpu.json"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from lazarus.kb.records import Record, write_records\n"
+        "w = int(sys.argv[2])\n"
+        "for n in range(40):\n"
+        "    write_records(Path(sys.argv[1]), [Record(f'w{w}-e{n}', 'passed', '2026-12-06', '2.13.0', 'cpu')])\n"
+    )
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(path), str(w)]) for w in range(8)]
+    assert all(writer.wait(timeout=120) == 0 for writer in writers)
+    assert len(read_record_file(path)) == 320
+
+
+def test_a_record_file_nested_too_deep_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert read_record_file(path) == {}
