@@ -17,6 +17,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 EXCEPTION_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEVICES = ("cpu", "cuda")
+MAX_ENTRY_BYTES = 256 * 1024
 
 STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh")
 LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
@@ -79,9 +80,19 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
 
     where = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_ENTRY_BYTES:
+            # read nothing: a 100 MB entry would cost every first query seconds and gigabytes
+            return None, [
+                KBProblem(where, "", f"{size // 1024} KiB; an entry file holds at most {MAX_ENTRY_BYTES // 1024} KiB")
+            ]
         raw_text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [KBProblem(where, "", f"cannot read: {exc}")]
+    alias = _first_alias(raw_text, yaml)
+    if alias is not None:
+        # an alias can repeat a node without end (a 1 KB "billion laughs" file expands to GBs)
+        return None, [KBProblem(where, f"line {alias}", "YAML aliases (*name) are not allowed in entries")]
     try:
         # The C implementation of the safe loader when PyYAML has it: same rules, ten times faster.
         data = yaml.load(raw_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -116,6 +127,19 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
         fix_here_zh=data.get("fix_here_zh", "").strip(),
     )
     return entry, []
+
+
+def _first_alias(text: str, yaml: Any) -> int | None:
+    """The line of the first YAML alias in `text`, or None; parsed only when one may be there."""
+    if "*" not in text:
+        return None
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent):
+                return int(event.start_mark.line) + 1
+    except yaml.YAMLError:
+        return None  # the loader reports the syntax error itself
+    return None
 
 
 def make_snippet(data: dict[str, Any]) -> Snippet:

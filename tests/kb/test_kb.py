@@ -167,3 +167,24 @@ def test_every_builtin_entry_is_tagged_with_its_area_folder():
         if path.parent.name not in entry["tags"]:
             untagged.append(str(path.relative_to(KB)))
     assert untagged == [], "add the folder's name to tags (lazarus tag AREA lists an area)"
+
+
+def test_a_yaml_alias_bomb_costs_its_own_file_only(tmp_path, run_cli):
+    # issue 14: a 919-byte alias bomb made a 724 MB cache and 771 MB per query
+    folder = tmp_path / "kb" / "bombs"
+    folder.mkdir(parents=True)
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]" for n in range(8)]
+    (folder / "bomb.yaml").write_text("\n".join(levels) + "\n", encoding="utf-8")
+    check = run_cli("kb", "check", "--kb", str(tmp_path / "kb"))
+    assert check.returncode == 1 and "bomb.yaml: line 2: YAML aliases (*name) are not allowed" in check.stdout
+    answer = run_cli("--kb", str(tmp_path / "kb"), "Expected more than 1 value per channel")
+    assert answer.returncode == 0 and "batchnorm-batch-of-one" in answer.stdout
+
+
+def test_an_oversized_entry_file_is_refused_unread(tmp_path, run_cli):
+    folder = tmp_path / "kb" / "big"
+    folder.mkdir(parents=True)
+    (folder / "huge.yaml").write_text("id: huge\n" + "# padding\n" * 40_000, encoding="utf-8")
+    check = run_cli("kb", "check", "--kb", str(tmp_path / "kb"))
+    assert check.returncode == 1 and "an entry file holds at most 256 KiB" in check.stdout
