@@ -311,7 +311,10 @@ def report_failure(
     matches = diagnosis.matches if diagnosis else ()
     if as_json:
         statuses = [verification(index, m.entry.id, lang) for m in matches] if index is not None else []
+        from lazarus.ui.render import JSON_SCHEMA_VERSION
+
         payload = {
+            "schema_version": JSON_SCHEMA_VERSION,
             "command": argv,
             "exit_code": exit_code(outcome.status),
             "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,

@@ -101,8 +101,13 @@ def error_json(diagnosis: Diagnosis | None) -> dict[str, Any] | None:
     return {"text": report.text, "line": report.line, "kind": report.kind, "user_frame": report.user_frame}
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+# Bumped when a field changes meaning or goes away (fields are only ever added within a version).
+# docs/json-schema.json describes it.
+JSON_SCHEMA_VERSION = 1
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps({"schema_version": JSON_SCHEMA_VERSION, **data}, ensure_ascii=False, indent=2)
 
 
 def header(match: Match, lang: str, rank: int) -> str:
