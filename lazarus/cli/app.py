@@ -10,7 +10,7 @@ from typing import Any
 
 from lazarus.cli.commands import (
     guarded,
-    open_index,
+    kb_index,
     run_diagnose,
     run_kb_check,
     run_list,
@@ -144,7 +144,7 @@ def build_app() -> Any:
 
 def complete_ids(incomplete: str) -> list[str]:
     try:
-        return [e.id for e in open_index([]).entries if e.id.startswith(incomplete)]
+        return [e.id for e in kb_index([]).entries if e.id.startswith(incomplete)]
     except Exception:  # completion must never print a traceback into the user's shell
         return []
 
@@ -153,6 +153,6 @@ def complete_tags(incomplete: str) -> list[str]:
     from lazarus.query.pipeline import tag_counts
 
     try:
-        return [t for t in tag_counts(open_index([])) if t.startswith(incomplete)]
+        return [t for t in tag_counts(kb_index([])) if t.startswith(incomplete)]
     except Exception:  # completion must never print a traceback into the user's shell
         return []

@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
 
 
-def open_index(kb: list[str], lang: str = "en") -> Index:
-    from lazarus.query.pipeline import open_index as load
+def kb_index(kb: list[str], lang: str = "en") -> Index:
+    """The pipeline's one open_index, saying on stderr how many KB entries were left out."""
+    from lazarus.query.pipeline import open_index
 
-    return load(kb, kb_problems_reporter(lang))
+    return open_index(kb, kb_problems_reporter(lang))
 
 
 def clean_query(words: list[str]) -> str:
@@ -79,7 +80,7 @@ def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb
     lang = check_lang(lang or ("zh" if chinese_characters(query) >= 2 else None))
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    index = open_index(kb)
+    index = kb_index(kb)
     return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query, full)
 
 
@@ -106,7 +107,7 @@ def run_diagnose(
             raise UsageError(f"{source}: permission denied") from None
     for warning in warnings:
         err(warning)
-    index = open_index(kb)
+    index = kb_index(kb)
     return show_diagnosis(index, diagnose(index, text, limit), as_json, lang, source or "-", full)
 
 
@@ -115,7 +116,7 @@ def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> i
     from lazarus.ui.render import dumps, entry_json, plain_entry
 
     lang = check_lang(lang)
-    index = open_index(kb)
+    index = kb_index(kb)
     entry = index.by_id(entry_id)
     if entry is None:
         from rapidfuzz import process
@@ -138,7 +139,7 @@ def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) ->
     from lazarus.ui.render import dumps, entry_json, entry_line
 
     lang = check_lang(lang)
-    index = open_index(kb)
+    index = kb_index(kb)
     entries = entries_with_tag(index, tag) if tag is not None else sorted(index.entries, key=lambda e: e.id)
     if tag is not None and not entries:
         err(f"no entry has the tag {tag!r}; `lazarus tags` lists them")
@@ -165,7 +166,7 @@ def run_tags(as_json: bool, kb: list[str]) -> int:
     from lazarus.query.pipeline import tag_counts
     from lazarus.ui.render import dumps
 
-    counts = tag_counts(open_index(kb))
+    counts = tag_counts(kb_index(kb))
     if as_json:
         out(dumps({"tags": [{"tag": t, "count": c} for t, c in counts.items()]}))
     else:
