@@ -89,3 +89,24 @@ def hook_limit(default: int = 1) -> int:
     """LAZARUS_LIMIT: how many remedies the integrations show under a traceback."""
     raw = os.environ.get("LAZARUS_LIMIT", "")
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def color_mode() -> str:
+    """always, never or auto: `--color` (kept in LAZARUS_COLOR), else FORCE_COLOR / NO_COLOR."""
+    chosen = os.environ.get("LAZARUS_COLOR", "")
+    if chosen in COLOR_CHOICES and chosen != "auto":
+        return chosen
+    if os.environ.get("FORCE_COLOR"):
+        return "always"
+    if os.environ.get("NO_COLOR"):
+        return "never"
+    return "auto"
+
+
+def set_color_mode(choice: str) -> None:
+    if choice not in COLOR_CHOICES:
+        raise UsageError(f"--color {choice}: choose auto, always or never")
+    os.environ["LAZARUS_COLOR"] = choice  # read by every writer of answers in this process

@@ -13,6 +13,12 @@ from typing import Any
 COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate", "run")
 
 
+def _pasted(arg: str) -> bool:
+    """A pasted text that happens to begin with dashes (a Jupyter traceback's rule of dashes, a
+    Markdown list), not an option: options hold no white space and no run of three dashes."""
+    return arg.startswith("---") or any(ch.isspace() for ch in arg)
+
+
 def parse_plain_search(argv: list[str]) -> dict[str, Any] | None:
     """Options of a plain `lazarus QUERY...`; None when typer should parse (help, odd options)."""
     options = parse_plain_options(argv)
@@ -23,7 +29,7 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
     """The words and common options of a query or diagnose command line, parsed without typer
     (whose import costs more than a whole query); None when typer should parse it."""
     words: list[str] = []
-    options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": [], "full": False}
+    options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": [], "full": False, "color": None}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -34,9 +40,11 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
             options["as_json"] = True
         elif arg == "--full":
             options["full"] = True
-        elif arg in ("-n", "--limit", "--lang", "--kb") and i + 1 < len(argv):
+        elif arg in ("-n", "--limit", "--lang", "--kb", "--color") and i + 1 < len(argv):
             value = argv[i + 1]
-            if arg in ("-n", "--limit"):
+            if arg == "--color":
+                options["color"] = value
+            elif arg in ("-n", "--limit"):
                 if not value.isdigit():
                     return None
                 options["limit"] = int(value)
@@ -45,7 +53,7 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
             else:
                 options["kb"].append(value)
             i += 1
-        elif arg.startswith("-") and len(arg) > 1 and not arg[1:2].isdigit():
+        elif arg.startswith("-") and len(arg) > 1 and not arg[1:2].isdigit() and not _pasted(arg):
             return None
         else:
             words.append(arg)
@@ -118,13 +126,21 @@ def main(argv: list[str] | None = None) -> None:
                     plain["lang"],
                     plain["kb"],
                     plain["full"],
+                    plain["color"],
                 )
             )
         if plain is not None and argv[0] == "diagnose" and len(plain["words"]) <= 1:
             source = plain["words"][0] if plain["words"] else None
             sys.exit(
                 guarded(
-                    run_diagnose, source, plain["limit"], plain["as_json"], plain["lang"], plain["kb"], plain["full"]
+                    run_diagnose,
+                    source,
+                    plain["limit"],
+                    plain["as_json"],
+                    plain["lang"],
+                    plain["kb"],
+                    plain["full"],
+                    plain["color"],
                 )
             )
     if argv and argv[0] not in COMMANDS:
@@ -139,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
                     plain["lang"],
                     plain["kb"],
                     plain["full"],
+                    plain["color"],
                 )
             )
         if not argv[0].startswith("-") or argv[0] not in ("-h", "--help", "--install-completion", "--show-completion"):

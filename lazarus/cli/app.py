@@ -37,6 +37,7 @@ def build_app() -> Any:
     json_option = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
     lang_option = typer.Option(None, "--lang", help="en or zh (default: from the locale).")
     limit_option = typer.Option(3, "-n", "--limit", help="How many remedies to show at most.")
+    color_option = typer.Option(None, "--color", help="auto, always or never (default: auto; NO_COLOR, FORCE_COLOR).")
     full_option = typer.Option(
         False, "--full", help="Every answer in full, causes included (default: the first one brief)."
     )
@@ -49,9 +50,10 @@ def build_app() -> Any:
         lang: str = lang_option,
         kb: list[str] = kb_option,
         full: bool = full_option,
+        color: str = color_option,
     ) -> None:
         """Rank remedies for an error message or a described symptom (the default command)."""
-        raise typer.Exit(guarded(run_search, query, limit, as_json, lang, kb, full))
+        raise typer.Exit(guarded(run_search, query, limit, as_json, lang, kb, full, color))
 
     @app.command()
     def diagnose(
@@ -61,9 +63,10 @@ def build_app() -> Any:
         lang: str = lang_option,
         kb: list[str] = kb_option,
         full: bool = full_option,
+        color: str = color_option,
     ) -> None:
         """Find the real error in a noisy log and answer it: python train.py 2>&1 | lazarus diagnose"""
-        raise typer.Exit(guarded(run_diagnose, source, limit, as_json, lang, kb, full))
+        raise typer.Exit(guarded(run_diagnose, source, limit, as_json, lang, kb, full, color))
 
     @app.command()
     def show(

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from lazarus.errors import UsageError
-from lazarus.settings import check_kb_dirs, check_lang, debug
+from lazarus.settings import check_kb_dirs, check_lang, debug, set_color_mode
 from lazarus.ui.output import err, kb_problems_reporter, out
 
 if TYPE_CHECKING:
@@ -70,9 +70,19 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
 
 
-def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb: list[str], full: bool = False) -> int:
+def run_search(
+    words: list[str],
+    limit: int,
+    as_json: bool,
+    lang: str | None,
+    kb: list[str],
+    full: bool = False,
+    color: str | None = None,
+) -> int:
     from lazarus.query.pipeline import diagnose
 
+    if color:
+        set_color_mode(color)
     query = clean_query(words)
     # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
     from lazarus.query.normalize import chinese_characters
@@ -85,11 +95,19 @@ def run_search(words: list[str], limit: int, as_json: bool, lang: str | None, kb
 
 
 def run_diagnose(
-    source: str | None, limit: int, as_json: bool, lang: str | None, kb: list[str], full: bool = False
+    source: str | None,
+    limit: int,
+    as_json: bool,
+    lang: str | None,
+    kb: list[str],
+    full: bool = False,
+    color: str | None = None,
 ) -> int:
     from lazarus.query.pipeline import diagnose
     from lazarus.query.read import read_log
 
+    if color:
+        set_color_mode(color)
     lang = check_lang(lang)
     if source in (None, "-"):
         if source is None and sys.stdin.isatty():

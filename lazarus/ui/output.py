@@ -35,11 +35,16 @@ def kb_problems_reporter(lang: str = "en") -> Callable[[int], None]:
 
 
 def wants_color(stream: TextIO) -> bool:
+    from lazarus.settings import color_mode
+
+    mode = color_mode()
+    if mode != "auto":
+        return mode == "always"
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):  # a replaced or closed stream
         return False
-    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return tty and os.environ.get("TERM") != "dumb"
 
 
 def verification(index: Index, entry_id: str, lang: str) -> str:
@@ -87,7 +92,7 @@ def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO,
     from lazarus.ui.render import header, rich_match
 
     status = statuses(index, diagnosis, lang)
-    console = Console(file=stream)
+    console = Console(file=stream, force_terminal=True)  # wants_color decided: colour it
     for n, match in enumerate(diagnosis.matches, 1):
         if full or n == 1:
             console.print(rich_match(match, lang, status[match.entry.id], n, full=full))

@@ -296,3 +296,25 @@ def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cl
     assert "Likely causes" not in brief and brief.count("Fix:") == 1 and "Causes and references: lazarus show" in brief
     assert brief.rstrip().endswith(answers[-1])  # the others: one line each, at the end
     assert full.count("Likely causes") == full.count("Fix:") == len(answers)
+
+
+def test_a_jupyter_traceback_pasted_as_an_argument_is_a_question(run_cli):
+    # IPython prints a rule of dashes first; pasted as one argument it is not an option
+    paste = (
+        "---------------------------------------------------------------------------\n"
+        "RuntimeError                              Traceback (most recent call last)\n"
+        "RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)"
+    )
+    result = run_cli(paste)
+    assert result.returncode == 0, result.stderr
+    assert "linear-in-features-mismatch" in result.stdout
+    assert run_cli("--bogus", "loss is nan").returncode == 2  # a real unknown option is still refused
+
+
+def test_color_always_never_and_force_color(run_cli):
+    query = "Expected more than 1 value per channel"
+    assert "\x1b[" in run_cli("--color", "always", query).stdout
+    assert "\x1b[" in run_cli(query, env={"FORCE_COLOR": "1", "NO_COLOR": ""}).stdout
+    assert "\x1b[" not in run_cli("--color", "never", query, env={"FORCE_COLOR": "1"}).stdout
+    bad = run_cli("--color", "sometimes", query)
+    assert bad.returncode == 2 and bad.stderr == "lazarus: --color sometimes: choose auto, always or never\n"
