@@ -23,6 +23,8 @@ STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh
 LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
 REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
 OPTIONAL_STR_FIELDS = ("fix_here", "fix_here_zh")
+# Required in the built-in KB; in a user's folder, English alone will do.
+CHINESE_TWINS = (("title", "title_zh"), ("symptom", "symptom_zh"), ("causes", "causes_zh"), ("fix", "fix_zh"))
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SNIPPET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "broken": str,
@@ -103,6 +105,9 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
         return None, [KBProblem(where, line, f"invalid YAML: {reason}")]
     if not isinstance(data, dict):
         return None, [KBProblem(where, "", "an entry must be a mapping of fields")]
+    if not builtin:
+        # A team's own entry needs only English: each missing Chinese field says the English.
+        data = {**{zh: data[en] for en, zh in CHINESE_TWINS if zh not in data and en in data}, **data}
     problems = check_entry_data(data, path)
     if problems:
         return None, [KBProblem(where, f, m) for f, m in problems]

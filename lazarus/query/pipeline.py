@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lazarus.model import Diagnosis, Entry
+from lazarus.model import Diagnosis, Entry, KBProblem
 from lazarus.query.extract import extract
 from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
@@ -19,16 +19,18 @@ from lazarus.settings import check_kb_dirs, kb_folders, use_cache
 _opened: dict[tuple[str, ...], Index] = {}
 
 
-def open_index(kb_dirs: list[str] | None = None, on_problems: Callable[[int], None] | None = None) -> Index:
+def open_index(
+    kb_dirs: list[str] | None = None, on_problems: Callable[[tuple[KBProblem, ...]], None] | None = None
+) -> Index:
     """The index of the user's folders and the built-in KB, opened once per process (a notebook
     or a test session asks many times). A missing `--kb` folder is a UsageError; entries with
-    problems are left out, and `on_problems` hears how many there were."""
+    problems are left out, and `on_problems` hears of them, once per process."""
     key = tuple(kb_dirs or [])
     if key not in _opened:
         check_kb_dirs(key)
         index = load_index(*kb_folders(key), use_cache=use_cache())
         if index.problems and on_problems is not None:
-            on_problems(len(index.problems))
+            on_problems(index.problems)
         _opened[key] = index
     return _opened[key]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lazarus.model import Diagnosis
+    from lazarus.model import Diagnosis, KBProblem
     from lazarus.query.index import Index
 
 
@@ -27,11 +27,15 @@ def out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def kb_problems_reporter(lang: str = "en") -> Callable[[int], None]:
-    """A callback for open_index: says once how many KB entries were left out."""
+def kb_problems_reporter(lang: str = "en") -> Callable[[tuple[KBProblem, ...]], None]:
+    """A callback for open_index: says once which file was left out and why, and how many more."""
     from lazarus.i18n import say
 
-    return lambda count: err(say(lang, "kb_problems", count=count))
+    def report(problems: tuple[KBProblem, ...]) -> None:
+        more = say(lang, "kb_more", count=len(problems) - 1) if len(problems) > 1 else ""
+        err(say(lang, "kb_problems", problem=str(problems[0]), more=more))
+
+    return report
 
 
 def wants_color(stream: TextIO) -> bool:

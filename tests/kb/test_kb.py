@@ -188,3 +188,39 @@ def test_an_oversized_entry_file_is_refused_unread(tmp_path, run_cli):
     (folder / "huge.yaml").write_text("id: huge\n" + "# padding\n" * 40_000, encoding="utf-8")
     check = run_cli("kb", "check", "--kb", str(tmp_path / "kb"))
     assert check.returncode == 1 and "an entry file holds at most 256 KiB" in check.stdout
+
+
+def test_a_teams_entry_in_english_only_is_loaded_and_answers(tmp_path, run_cli):
+    # issue 13: an English-only team entry failed kb check for a missing title_zh, and queries
+    # silently left it out
+    folder = tmp_path / "team" / "internal"
+    folder.mkdir(parents=True)
+    (folder / "our-loader-timeout.yaml").write_text(
+        "id: our-loader-timeout\n"
+        "title: Our feature store timed out while the DataLoader fetched a batch\n"
+        "symptom: 'FeatureStoreTimeout: shard 7 did not answer within 30 s'\n"
+        "signatures: ['FeatureStoreTimeout: shard \\d+ did not answer']\n"
+        "examples: ['FeatureStoreTimeout: shard 7 did not answer within 30 s']\n"
+        "causes: [The shard is being rebalanced.]\n"
+        "fix: Retry after the rebalance, or pin the dataset to a snapshot.\n"
+        "snippets: [{fixed: 'assert True', reproducible: false, reason: needs our cluster}]\n"
+        "tags: [internal]\n"
+        "references: []\n",
+        encoding="utf-8",
+    )
+    assert run_cli("kb", "check", "--kb", str(tmp_path / "team")).returncode == 0
+    answer = run_cli("--kb", str(tmp_path / "team"), "FeatureStoreTimeout: shard 3 did not answer within 30 s")
+    assert answer.returncode == 0 and "our-loader-timeout" in answer.stdout and answer.stderr == ""
+    chinese = run_cli("--lang", "zh", "--kb", str(tmp_path / "team"), "FeatureStoreTimeout: shard 3 did not answer")
+    assert "Retry after the rebalance" in chinese.stdout  # the English stands in for the Chinese
+
+
+def test_a_query_names_the_file_it_skipped_and_why(tmp_path, run_cli):
+    folder = tmp_path / "team" / "area"
+    folder.mkdir(parents=True)
+    (folder / "broken.yaml").write_text("id: broken\ntitle: [not, a, string]\n", encoding="utf-8")
+    answer = run_cli("--kb", str(tmp_path / "team"), "Expected more than 1 value per channel")
+    assert answer.returncode == 0
+    (line,) = answer.stderr.splitlines()  # once
+    assert line.startswith(f"lazarus: skipped an entry: {folder / 'broken.yaml'}: ")
+    assert "`lazarus kb check` lists them" in line
