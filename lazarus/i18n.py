@@ -69,7 +69,12 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+def labels_in(lang: str) -> dict[str, str]:
+    """Every sentence in `lang`, English when the language is unknown."""
+    return STRINGS.get(lang, STRINGS["en"])
+
+
 def say(lang: str, key: str, **values: object) -> str:
-    """The sentence `key` in `lang` (English when the language is unknown), with its values filled in."""
-    table = STRINGS.get(lang, STRINGS["en"])
+    """The sentence `key` in `lang`, with its values filled in."""
+    table = labels_in(lang)
     return table[key].format(**values) if values else table[key]

@@ -32,6 +32,10 @@ MatchVia = Literal["signature", "fragment", "fuzzy"]
 Confidence = Literal["known", "likely", "possible"]
 
 
+# `{name}` in an entry's fix_here: what a signature's (?P<name>...) group captured
+PLACEHOLDER = r"\{([A-Za-z_][A-Za-z0-9_]*)\}"
+
+
 class Snippet(NamedTuple):
     fixed: str
     broken: str | None = None

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lazarus.query.index import Index, build_index
-from lazarus.query.normalize import normalize, tokens
+from lazarus.query.normalize import chinese_characters, normalize, tokens
 from lazarus.query.pipeline import diagnose
 from lazarus.settings import builtin_kb_dir
 
@@ -151,7 +151,7 @@ def accepted(case: dict) -> set[str]:
 def language(case: dict) -> str:
     if case.get("lang"):
         return str(case["lang"])
-    return "zh" if sum(1 for ch in case["text"] if "\u4e00" <= ch <= "\u9fff") >= 4 else "en"
+    return "zh" if chinese_characters(case["text"]) >= 4 else "en"
 
 
 def figures(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict], threshold: float) -> dict[str, float]:

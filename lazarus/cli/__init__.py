@@ -67,6 +67,11 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
 MAX_WORDS = {"list": 0, "tags": 0, "show": 1, "tag": 1, "diagnose": 1}
 
 
+def _settings(plain: dict[str, Any]) -> tuple[Any, ...]:
+    """The options of a query or diagnose command line, in the order run_search/run_diagnose take them."""
+    return plain["limit"], plain["as_json"], plain["lang"], plain["kb"], plain["full"], plain["color"]
+
+
 def reads_as_query(argv: list[str]) -> bool:
     """Whether words that begin with a command's name are a question, not that command:
     `lazarus run out of memory`, `lazarus show me why loss is nan`, `lazarus kb is slow`."""
@@ -117,47 +122,14 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] in ("search", "diagnose"):
         plain = parse_plain_options(argv[1:])
         if plain is not None and argv[0] == "search" and plain["words"]:
-            sys.exit(
-                guarded(
-                    run_search,
-                    plain["words"],
-                    plain["limit"],
-                    plain["as_json"],
-                    plain["lang"],
-                    plain["kb"],
-                    plain["full"],
-                    plain["color"],
-                )
-            )
+            sys.exit(guarded(run_search, plain["words"], *_settings(plain)))
         if plain is not None and argv[0] == "diagnose" and len(plain["words"]) <= 1:
             source = plain["words"][0] if plain["words"] else None
-            sys.exit(
-                guarded(
-                    run_diagnose,
-                    source,
-                    plain["limit"],
-                    plain["as_json"],
-                    plain["lang"],
-                    plain["kb"],
-                    plain["full"],
-                    plain["color"],
-                )
-            )
+            sys.exit(guarded(run_diagnose, source, *_settings(plain)))
     if argv and argv[0] not in COMMANDS:
         plain = parse_plain_search(argv)
         if plain is not None:
-            sys.exit(
-                guarded(
-                    run_search,
-                    plain["words"],
-                    plain["limit"],
-                    plain["as_json"],
-                    plain["lang"],
-                    plain["kb"],
-                    plain["full"],
-                    plain["color"],
-                )
-            )
+            sys.exit(guarded(run_search, plain["words"], *_settings(plain)))
         if not argv[0].startswith("-") or argv[0] not in ("-h", "--help", "--install-completion", "--show-completion"):
             argv = ["search", *argv]
     from lazarus.cli.app import build_app

@@ -70,6 +70,14 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
 
 
+def check_output_options(limit: int, color: str | None) -> None:
+    """The options every query and diagnose shares: how many answers, and colour."""
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if color:
+        set_color_mode(color)
+
+
 def run_search(
     words: list[str],
     limit: int,
@@ -81,16 +89,13 @@ def run_search(
 ) -> int:
     from lazarus.query.pipeline import diagnose
 
-    if color:
-        set_color_mode(color)
+    check_output_options(limit, color)
     query = clean_query(words)
     # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
     from lazarus.query.normalize import chinese_characters
 
     lang = check_lang(lang or ("zh" if chinese_characters(query) >= 2 else None))
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
-    index = kb_index(kb)
+    index = kb_index(kb, lang)
     return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query, full)
 
 
@@ -106,8 +111,7 @@ def run_diagnose(
     from lazarus.query.pipeline import diagnose
     from lazarus.query.read import read_log
 
-    if color:
-        set_color_mode(color)
+    check_output_options(limit, color)
     lang = check_lang(lang)
     if source in (None, "-"):
         if source is None and sys.stdin.isatty():
@@ -125,7 +129,7 @@ def run_diagnose(
             raise UsageError(f"{source}: permission denied") from None
     for warning in warnings:
         err(warning)
-    index = kb_index(kb)
+    index = kb_index(kb, lang)
     return show_diagnosis(index, diagnose(index, text, limit), as_json, lang, source or "-", full)
 
 
@@ -134,7 +138,7 @@ def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> i
     from lazarus.ui.render import dumps, entry_json, plain_entry
 
     lang = check_lang(lang)
-    index = kb_index(kb)
+    index = kb_index(kb, lang)
     entry = index.by_id(entry_id)
     if entry is None:
         from rapidfuzz import process
@@ -157,7 +161,7 @@ def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) ->
     from lazarus.ui.render import dumps, entry_json, entry_line
 
     lang = check_lang(lang)
-    index = kb_index(kb)
+    index = kb_index(kb, lang)
     entries = entries_with_tag(index, tag) if tag is not None else sorted(index.entries, key=lambda e: e.id)
     if tag is not None and not entries:
         err(f"no entry has the tag {tag!r}; `lazarus tags` lists them")

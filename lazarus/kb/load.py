@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lazarus.model import Entry, KBProblem, Snippet
+from lazarus.model import PLACEHOLDER, Entry, KBProblem, Snippet
 from lazarus.regex.safety import regex_problem
 from lazarus.settings import builtin_kb_dir, user_kb_dirs
 
@@ -25,7 +25,7 @@ REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
 OPTIONAL_STR_FIELDS = ("fix_here", "fix_here_zh")
 # Required in the built-in KB; in a user's folder, English alone will do.
 CHINESE_TWINS = (("title", "title_zh"), ("symptom", "symptom_zh"), ("causes", "causes_zh"), ("fix", "fix_zh"))
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER_RE = re.compile(PLACEHOLDER)
 SNIPPET_FIELDS: dict[str, type | tuple[type, ...]] = {
     "broken": str,
     "fixed": str,
@@ -214,7 +214,7 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     if not problems:
         captured = {name for pattern in data["signatures"] for name in re.compile(pattern).groupindex}
         for key in OPTIONAL_STR_FIELDS:
-            for name in PLACEHOLDER.findall(data.get(key, "")):
+            for name in PLACEHOLDER_RE.findall(data.get(key, "")):
                 if name not in captured:
                     problems.append((key, f"{{{name}}} is captured by no signature: add (?P<{name}>...) to one"))
     problems += check_snippets(data["snippets"])

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lazarus.i18n import STRINGS
-from lazarus.model import Diagnosis, Entry, Match
+from lazarus.i18n import labels_in
+from lazarus.model import PLACEHOLDER, Diagnosis, Entry, Match
 from lazarus.regex.lazy import lazy
 
-_PLACEHOLDER = lazy(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = lazy(PLACEHOLDER)
 
 
 def fix_here(match: Match, lang: str) -> str:
@@ -114,7 +114,7 @@ def header(match: Match, lang: str, rank: int) -> str:
     """One line: the title, the entry, and what the score means."""
     from lazarus.query.match import confidence
 
-    labels = STRINGS.get(lang, STRINGS["en"])
+    labels = labels_in(lang)
     title = localized(match.entry, lang)["title"]
     return f"[{rank}] {title}  ({match.entry.id}, {labels[confidence(match)]}, {labels['score']} {match.score})"
 
@@ -122,7 +122,7 @@ def header(match: Match, lang: str, rank: int) -> str:
 def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = True) -> str:
     """An answer as plain text: in full (causes included), or brief, as the first answer on a
     screen shows it: what happened, the fix, the fixed code, where in your code."""
-    labels = STRINGS.get(lang, STRINGS["en"])
+    labels = labels_in(lang)
     text = localized(match.entry, lang)
     lines = [header(match, lang, rank)]
     if match.report is not None and match.report.kind != "text":
@@ -147,7 +147,7 @@ def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = Tr
 
 
 def plain_entry(entry: Entry, lang: str, status: str) -> str:
-    labels = STRINGS.get(lang, STRINGS["en"])
+    labels = labels_in(lang)
     text = localized(entry, lang)
     lines = [f"{text['title']}  ({entry.id})", f"  {labels['symptom']}: {text['symptom']}", f"  {labels['causes']}:"]
     lines += [f"    - {cause}" for cause in text["causes"]]
@@ -175,7 +175,7 @@ def rich_match(match: Match, lang: str, status: str, rank: int, full: bool = Tru
 
     from lazarus.query.match import confidence
 
-    labels = STRINGS.get(lang, STRINGS["en"])
+    labels = labels_in(lang)
     text = localized(match.entry, lang)
     parts: list[Any] = [Text(text["title"], style="bold")]
     if match.report is not None and match.report.kind != "text":
