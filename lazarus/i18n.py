@@ -8,6 +8,15 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        # lazarus env
+        "env_header": "lazarus env: {where}",
+        "env_missing": "not installed",
+        "env_cpu_build": "CPU-only build",
+        "env_import_fails": "installed, but import torch fails: {error}",
+        "env_cuda_yes": "torch.cuda.is_available() is True",
+        "env_cuda_no": "torch.cuda.is_available() is False",
+        "env_no_gpu": "no NVIDIA GPU found (no nvidia-smi answer)",
+        "env_summary": "{passed} checks passed, {failed} failed; {unchecked} do not apply here (facts unknown)",
         # labels of an answer
         "causes": "Likely causes",
         "fix": "Fix",
@@ -39,6 +48,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "cuda_not_run": "cuda not run here",
     },
     "zh": {
+        # lazarus env
+        "env_header": "lazarus env：{where}",
+        "env_missing": "未安装",
+        "env_cpu_build": "仅 CPU 版本",
+        "env_import_fails": "已安装，但 import torch 失败：{error}",
+        "env_cuda_yes": "torch.cuda.is_available() 为 True",
+        "env_cuda_no": "torch.cuda.is_available() 为 False",
+        "env_no_gpu": "没有找到 NVIDIA GPU（nvidia-smi 无应答）",
+        "env_summary": "{passed} 项检查通过，{failed} 项未通过；{unchecked} 项在这里不适用（缺少所需信息）",
         "causes": "可能原因",
         "fix": "解决办法",
         "matched": "你的报错",

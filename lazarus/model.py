@@ -27,7 +27,8 @@ ReportKind = Literal[
     "context",
 ]
 # "fragment": the paste is part of a message an entry knows (its symptom or an example error).
-MatchVia = Literal["signature", "fragment", "fuzzy"]
+# "environment": an environment report in the paste fails one of the entry's checks.
+MatchVia = Literal["signature", "fragment", "fuzzy", "environment"]
 # What a match's score means to a reader (lazarus.query.match.confidence).
 Confidence = Literal["known", "likely", "possible"]
 
@@ -46,6 +47,28 @@ class Snippet(NamedTuple):
     reproducible: bool = True
     reason: str | None = None
     timeout: float = 30.0
+
+
+class EnvCheck(NamedTuple):
+    """A known bad combination in an environment, from an entry's `environment` field: it fails
+    when every condition in `when` holds (fact name -> a flag, a version range such as "<2.3", a
+    number bound such as "<1024", or a word)."""
+
+    title: str
+    title_zh: str
+    when: tuple[tuple[str, str | bool | int | float], ...]
+    says: str
+    says_zh: str
+
+
+class EnvFinding(NamedTuple):
+    """An entry's environment check evaluated against the facts of one environment."""
+
+    entry_id: str
+    check: EnvCheck
+    failed: bool
+    says: str  # the sentence with the facts filled in ("" when the check passed)
+    says_zh: str
 
 
 class Entry(NamedTuple):
@@ -69,6 +92,7 @@ class Entry(NamedTuple):
     # captured from their error. Used only when every name it uses was captured.
     fix_here: str = ""
     fix_here_zh: str = ""
+    environment: tuple[EnvCheck, ...] = ()
 
 
 class KBProblem(NamedTuple):
@@ -102,9 +126,11 @@ class Match(NamedTuple):
     signature: str | None = None
     strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie
     values: tuple[tuple[str, str], ...] = ()  # what the signature's named groups captured
+    finding: EnvFinding | None = None  # the user's environment fails this entry's check
 
 
 class Diagnosis(NamedTuple):
     query: str
     reports: tuple[ErrorReport, ...]
     matches: tuple[Match, ...] = ()
+    environment: tuple[EnvFinding, ...] = ()  # failed checks of an environment report in the text

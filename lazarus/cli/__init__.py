@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate", "run")
+COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate", "run", "env")
 
 
 def _pasted(arg: str) -> bool:
@@ -64,7 +64,7 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
 
 # How many words each command takes after its name (options aside); more, and the command
 # line is a question that starts with the command's word: `lazarus list index out of range`.
-MAX_WORDS = {"list": 0, "tags": 0, "show": 1, "tag": 1, "diagnose": 1}
+MAX_WORDS = {"list": 0, "tags": 0, "env": 0, "show": 1, "tag": 1, "diagnose": 1}
 
 
 def _settings(plain: dict[str, Any]) -> tuple[Any, ...]:
@@ -81,7 +81,8 @@ def reads_as_query(argv: list[str]) -> bool:
     plain = parse_plain_options(rest)
     words = plain["words"] if plain is not None else [w for w in rest if not w.startswith("-")]
     if command in MAX_WORDS:
-        return len(words) > MAX_WORDS[command]
+        # an option a query does not have (`env --python PATH`) belongs to the command
+        return plain is not None and len(words) > MAX_WORDS[command]
     if command == "kb":
         return bool(words) and words[0] != "check"
     if command == "run":
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     from lazarus.cli.commands import guarded, run_diagnose, run_search
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with that fd closed (`2>&-`): say nothing there
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 (lives as long as we do)
     for stream in (sys.stdout, sys.stderr):
         # A console or file in cp1252, latin-1 or ASCII cannot show every answer (Chinese text,
         # ✓): what it cannot encode is replaced, never fatal.

@@ -12,6 +12,7 @@ from lazarus.cli.commands import (
     guarded,
     kb_index,
     run_diagnose,
+    run_env,
     run_kb_check,
     run_list,
     run_search,
@@ -92,6 +93,27 @@ def build_app() -> Any:
     ) -> None:
         """List the entries with a tag: a topic (nan, dataloader) or a seed section (8502, 1.3)."""
         raise typer.Exit(guarded(run_list, name, as_json, lang, kb))
+
+    @app.command()
+    def env(
+        python: str = typer.Option(
+            None, "--python", metavar="PATH", help="Check this interpreter's environment (default: the one with torch)."
+        ),
+        report: str = typer.Option(
+            None,
+            "--report",
+            metavar="FILE",
+            help="Read a pasted report instead (collect_env, pip list, conda list, nvidia-smi; - for stdin).",
+        ),
+        as_json: bool = json_option,
+        lang: str = lang_option,
+        kb: list[str] = kb_option,
+    ) -> None:
+        """Check the environment torch runs in: builds, GPU, driver, versions (like flutter doctor).
+
+        Examples: lazarus env · lazarus env --python ~/venvs/train/bin/python · lazarus env --report env.txt
+        """
+        raise typer.Exit(guarded(run_env, python, report, as_json, lang, kb))
 
     @app.command()
     def tags(as_json: bool = json_option, kb: list[str] = kb_option) -> None:

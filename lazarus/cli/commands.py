@@ -42,6 +42,7 @@ def clean_query(words: list[str]) -> str:
 
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str, full: bool = False) -> int:
     from lazarus.i18n import say
+    from lazarus.ui.environment import finding_json
     from lazarus.ui.render import dumps, error_json, match_json
 
     if as_json:
@@ -55,6 +56,7 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
                 match_json(m, lang, status[m.entry.id]) | {"verification": proof(index, m.entry.id)}
                 for m in diagnosis.matches
             ],
+            "environment": [finding_json(f) for f in diagnosis.environment],
         }
         out(dumps(payload))
     elif not diagnosis.matches and not any(r.kind not in ("output", "context") for r in diagnosis.reports):
@@ -202,7 +204,7 @@ def run_kb_check(as_json: bool, kb: list[str]) -> int:
     from lazarus.ui.render import dumps
 
     check_kb_dirs(kb)
-    result = load_kb(*kb_folders(kb))
+    result = load_kb(*kb_folders(kb), time_builtin=True)
     if as_json:
         problems = [{"path": p.path, "field": p.field, "message": p.message} for p in result.problems]
         out(dumps({"entries": len(result.entries), "problems": problems}))
@@ -231,3 +233,72 @@ def guarded(command: Callable[..., int], *args: Any) -> int:
             raise
         err(f"internal error: {type(exc).__name__}: {exc} (set LAZARUS_DEBUG=1 for the traceback)")
         return EXIT_USAGE
+
+
+def run_env(python: str | None, report: str | None, as_json: bool, lang: str | None, kb: list[str]) -> int:
+    """`lazarus env`: the facts of an interpreter (or of a pasted report) and every KB check
+    against them. Exit 1 when a check fails, as `validate` does."""
+    from lazarus.environment.rules import evaluate
+    from lazarus.ui.environment import plain_report, report_json
+    from lazarus.ui.render import dumps
+
+    lang = check_lang(lang)
+    if python is not None and report is not None:
+        raise UsageError("--python and --report: give one of them")
+    if report is not None:
+        from lazarus.environment.paste import read_report
+
+        text, warnings = read_source(report)
+        for warning in warnings:
+            err(warning)
+        facts = read_report(text)
+        where = "stdin" if report == "-" else report
+        if not facts:
+            raise UsageError(
+                f"no environment report found in {where}: give the output of "
+                "python -m torch.utils.collect_env, pip list, conda list or nvidia-smi"
+            )
+    else:
+        from lazarus.environment.probe import probe
+
+        where = python or default_python()
+        facts = probe(where)
+        where = str(facts.get("python_path", where))
+    index = kb_index(kb, lang)
+    findings = evaluate(facts, index.environment)
+    unchecked = len(index.environment) - len(findings)
+    if as_json:
+        out(dumps(report_json(facts, findings, where)))
+    else:
+        out(plain_report(facts, findings, lang, where, unchecked))
+    return EXIT_NO_MATCH if any(f.failed for f in findings) else EXIT_OK
+
+
+def default_python() -> str:
+    """The interpreter whose environment to check: lazarus's own when torch is installed beside
+    it, else the `python` a shell would run (lazarus may live in its own pipx environment)."""
+    import shutil
+    from importlib import metadata
+
+    try:
+        metadata.distribution("torch")
+        return sys.executable
+    except metadata.PackageNotFoundError:
+        return shutil.which("python") or shutil.which("python3") or sys.executable
+
+
+def read_source(source: str) -> tuple[str, list[str]]:
+    """The bounded text of a file, or of stdin for `-`, with warnings about it."""
+    from lazarus.query.read import read_log
+
+    if source == "-":
+        return read_log(sys.stdin.buffer, "<stdin>")
+    try:
+        with open(source, "rb") as handle:
+            return read_log(handle, source)
+    except IsADirectoryError:
+        raise UsageError(f"{source}: is a folder, not a file") from None
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file") from None
+    except PermissionError:
+        raise UsageError(f"{source}: permission denied") from None

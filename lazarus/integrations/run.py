@@ -130,6 +130,16 @@ def _pipe_or_pty(dest_fd: int) -> Stream:
 def open_streams() -> list[Stream]:
     """One pty for both outputs when both go to the same terminal (keeps their interleaving
     exact), otherwise a pty or a pipe for each."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            # Run with stdout or stderr closed (`>&-`): a new pipe would take that fd number and
+            # we would copy the output into ourselves. What went nowhere goes to /dev/null.
+            opened = os.open(os.devnull, os.O_WRONLY)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
     if _isatty(1) and _isatty(2) and _same_terminal(1, 2):
         return [_pipe_or_pty(1)]
     return [_pipe_or_pty(1), _pipe_or_pty(2)]
@@ -228,10 +238,12 @@ def _reap(pid: int) -> int | None:
 
 
 def pump(streams: list[Stream], pid: int, tail: LogTail, outcome: RunState) -> int:
-    """Copy the child's output as it comes until it exits; returns its wait status.
+    """Copy the child's output as it comes until the last writer closes it; returns the
+    child's wait status.
 
-    Once the child has exited and nothing is left to read, we stop even if a grandchild (a
-    leftover worker) still holds the output open: a shell would not wait for it either.
+    A grandchild the command left behind (a background job, a leftover worker) may still write
+    after the command exits: its output is copied too, as `cmd | cat` in a shell would, instead
+    of being lost with the grandchild killed by a broken pipe.
     """
     selector = selectors.DefaultSelector()
     for stream in streams:
@@ -256,7 +268,7 @@ def pump(streams: list[Stream], pid: int, tail: LogTail, outcome: RunState) -> i
                     key.data.close_read()
             if status is None:
                 status = _reap(pid)
-            if status is not None and (not events or not selector.get_map()):
+            if status is not None and not selector.get_map():
                 break
         while status is None:  # the outputs closed before the child exited
             status = _reap(pid)

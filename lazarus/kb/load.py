@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lazarus.environment.rules import check_problems as environment_problems
+from lazarus.environment.rules import make_checks
 from lazarus.model import PLACEHOLDER, Entry, KBProblem, Snippet
 from lazarus.regex.safety import regex_problem
 from lazarus.settings import builtin_kb_dir, user_kb_dirs
@@ -51,8 +53,12 @@ class LoadResult(NamedTuple):
     problems: tuple[KBProblem, ...]
 
 
-def load_kb(dirs: Iterable[Path], builtin: Path | None = None) -> LoadResult:
-    """Load user folders then the built-in KB; a user entry replaces a built-in one of the same id."""
+def load_kb(dirs: Iterable[Path], builtin: Path | None = None, time_builtin: bool = False) -> LoadResult:
+    """Load user folders then the built-in KB; a user entry replaces a built-in one of the same id.
+
+    The signatures of a user's folder are also timed on adversarial texts (a pattern can
+    backtrack for ever in ways no static rule sees); the built-in KB's only when asked
+    (`kb check`, and its tests)."""
     problems: list[KBProblem] = []
     by_id: dict[str, Entry] = {}
     sources: list[tuple[Path, bool]] = [(Path(d), False) for d in dirs]
@@ -63,6 +69,7 @@ def load_kb(dirs: Iterable[Path], builtin: Path | None = None) -> LoadResult:
             problems.append(KBProblem(str(directory), "", "no such KB folder"))
             continue
         seen_here: dict[str, str] = {}
+        loaded: list[Entry] = []
         for path in entry_files(directory):
             entry, file_problems = load_entry_file(path, builtin=is_builtin)
             problems += file_problems
@@ -72,8 +79,25 @@ def load_kb(dirs: Iterable[Path], builtin: Path | None = None) -> LoadResult:
                 problems.append(KBProblem(str(path), "id", f"duplicate id {entry.id!r}, also in {seen_here[entry.id]}"))
                 continue
             seen_here[entry.id] = str(path)
+            loaded.append(entry)
+        if not is_builtin or time_builtin:
+            loaded, slow = _without_slow_signatures(loaded)
+            problems += slow
+        for entry in loaded:
             by_id.setdefault(entry.id, entry)
     return LoadResult(tuple(by_id.values()), tuple(problems))
+
+
+def _without_slow_signatures(entries: list[Entry]) -> tuple[list[Entry], list[KBProblem]]:
+    from lazarus.regex.safety import slow_patterns
+
+    owners = [(entry, n) for entry in entries for n in range(len(entry.signatures))]
+    if not owners:
+        return entries, []
+    slow = slow_patterns([entry.signatures[n] for entry, n in owners])
+    problems = [KBProblem(owners[i][0].path, f"signatures[{owners[i][1]}]", why) for i, why in slow.items()]
+    refused = {owners[i][0].id for i in slow}
+    return [e for e in entries if e.id not in refused], problems
 
 
 def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, list[KBProblem]]:
@@ -130,6 +154,7 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
         builtin=builtin,
         fix_here=data.get("fix_here", "").strip(),
         fix_here_zh=data.get("fix_here_zh", "").strip(),
+        environment=make_checks(data["environment"]) if "environment" in data else (),
     )
     return entry, []
 
@@ -165,7 +190,7 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Every problem with one entry's fields, as (field, message) pairs."""
     problems: list[tuple[str, str]] = []
     for key in data:
-        if key not in REQUIRED_FIELDS and key not in OPTIONAL_STR_FIELDS:
+        if key not in REQUIRED_FIELDS and key not in OPTIONAL_STR_FIELDS and key != "environment":
             problems.append((str(key), "unknown field"))
     for key in REQUIRED_FIELDS:
         if key not in data:
@@ -218,6 +243,8 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
                 if name not in captured:
                     problems.append((key, f"{{{name}}} is captured by no signature: add (?P<{name}>...) to one"))
     problems += check_snippets(data["snippets"])
+    if "environment" in data:
+        problems += environment_problems(data["environment"])
     return problems
 
 

@@ -85,6 +85,7 @@ def entry_schema() -> dict[str, Any]:
     properties = {name: _field(name) for name in REQUIRED_FIELDS if name != "snippets"}
     for name in OPTIONAL_STR_FIELDS:
         properties[name] = _described(name, {"type": "string", "minLength": 1})
+    properties["environment"] = environment_schema()
     properties["snippets"] = {
         "type": "array",
         "minItems": 1,
@@ -108,6 +109,36 @@ def entry_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": list(REQUIRED_FIELDS),
         "properties": properties,
+    }
+
+
+def environment_schema() -> dict[str, Any]:
+    """The `environment` field: checks of `lazarus env` and of pasted environment reports."""
+    from lazarus.environment.facts import FLAGS, NUMBERS, VERSIONS, WORDS
+
+    condition: dict[str, Any] = {name: {"type": "boolean"} for name in sorted(FLAGS)}
+    condition |= {
+        name: {"type": "string", "description": "a version range: '>=2', '<2.3'"} for name in sorted(VERSIONS)
+    }
+    condition |= {name: {"type": "string", "pattern": r"^\s*(<=|>=|<|>|==|!=)\s*\d"} for name in sorted(NUMBERS)}
+    condition |= {name: {"type": "string"} for name in sorted(WORDS)}
+    text = {"type": "string", "minLength": 1}
+    return {
+        "description": "Known bad combinations of an environment that this entry explains (docs/environment.md)",
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["title", "when", "says"],
+            "properties": {
+                "title": text,
+                "title_zh": text,
+                "says": text,
+                "says_zh": text,
+                "when": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": condition},
+            },
+        },
     }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from lazarus.model import Entry, KBProblem
+from lazarus.model import Entry, EnvCheck, KBProblem
 from lazarus.query.normalize import normalize, tokens
 from lazarus.settings import cache_dir
 from lazarus.version import __version__
@@ -23,7 +23,7 @@ from lazarus.version import __version__
 if TYPE_CHECKING:
     from lazarus.kb.records import Record
 
-FORMAT = 22  # bump when the pickled layout, normalisation or tokens change
+FORMAT = 23  # bump when the pickled layout, normalisation or tokens change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -91,6 +91,7 @@ class Index(NamedTuple):
     unknown_idf: float
     records: dict[str, list[Record]]  # entry id -> verification records
     dirs: tuple[str, ...]
+    environment: tuple[tuple[str, EnvCheck], ...] = ()  # (entry id, check) for `lazarus env`
 
     def by_id(self, entry_id: str) -> Entry | None:
         try:
@@ -181,6 +182,7 @@ def index_of(
         unknown_idf=math.log(1 + n / 0.5),
         records=records,
         dirs=tuple(str(d) for d in folders),
+        environment=tuple((e.id, check) for e in entries for check in e.environment),
     )
 
 
@@ -248,7 +250,7 @@ def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -
 # planted or corrupted cache file cannot name anything else, so loading it cannot run code.
 _ALLOWED = {
     "lazarus.query.index": {"Index", "LazyEntries"},
-    "lazarus.model": {"Entry", "Snippet", "KBProblem"},
+    "lazarus.model": {"Entry", "Snippet", "KBProblem", "EnvCheck"},
     "lazarus.kb.records": {"Record"},
     "array": {"array", "_array_reconstructor"},
     "builtins": {"set", "frozenset", "tuple", "list", "dict", "bytes", "bytearray", "str", "int", "float"},

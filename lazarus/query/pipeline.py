@@ -6,9 +6,10 @@ diagnoses through here, so a rule about either exists once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from lazarus.model import Diagnosis, Entry, KBProblem
+from lazarus.model import Diagnosis, Entry, EnvFinding, KBProblem, Match
 from lazarus.query.extract import extract
 from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
@@ -17,6 +18,15 @@ from lazarus.query.read import TAIL_BYTES, LogTail
 from lazarus.settings import check_kb_dirs, kb_folders, use_cache
 
 _opened: dict[tuple[str, ...], Index] = {}
+# A cheap test for an environment report in a paste (collect_env, pip or conda lists, nvidia-smi,
+# torch's warnings about the GPU or driver); only then is the report read.
+_ENVIRONMENT_HINT = re.compile(
+    r"PyTorch version|Driver Version|\[(?:pip\d?|conda)\]|\b(?:torch|torchvision|torchaudio|numpy)\s*(?:==|[:=])\s*v?\d"
+    r"|CUDA capability|cuda capability \d|driver on your system is too old|Cuda compilation tools|^Name: torch"
+    r"|^(?:torch|torchvision|numpy)\s{2,}\d",
+    re.IGNORECASE | re.MULTILINE,
+)
+ENVIRONMENT_SCORE = 90
 
 
 def open_index(
@@ -46,7 +56,37 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     # Resemblance answers only a text about deep learning with PyTorch; signatures answer any.
     fuzzy = not other_framework(text) and speaks_domain(text)
     matches = rank(index, reports, limit=limit, fuzzy=fuzzy) if reports else []
-    return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches))
+    findings = environment_findings(index, text)
+    if findings:
+        matches = _environment_first(index, matches, findings, limit)
+    return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches), environment=findings)
+
+
+def environment_findings(index: Index, text: str) -> tuple[EnvFinding, ...]:
+    """The checks an environment report pasted in the text fails (none without a report)."""
+    if not index.environment or not _ENVIRONMENT_HINT.search(text):
+        return ()
+    from lazarus.environment.paste import read_report
+    from lazarus.environment.rules import evaluate
+
+    facts = read_report(text)
+    return tuple(f for f in evaluate(facts, index.environment) if f.failed) if facts else ()
+
+
+def _environment_first(index: Index, matches: list[Match], findings: tuple[EnvFinding, ...], limit: int) -> list[Match]:
+    """A fact of the user's environment decides between answers: the entries whose checks it
+    fails come first, then the others ranked as before."""
+    first: list[Match] = []
+    for finding in findings:
+        if any(m.entry.id == finding.entry_id for m in first):
+            continue
+        known = next((m for m in matches if m.entry.id == finding.entry_id), None)
+        entry = known.entry if known is not None else index.by_id(finding.entry_id)
+        if entry is not None:
+            match = Match(entry, ENVIRONMENT_SCORE, "environment") if known is None else known
+            first.append(match._replace(finding=finding))
+    chosen = {m.entry.id for m in first}
+    return (first + [m for m in matches if m.entry.id not in chosen])[: max(limit, len(first))]
 
 
 def diagnose_output(index: Index, text: str, limit: int) -> Diagnosis:

@@ -18,15 +18,169 @@ def _sre() -> tuple[Any, Any]:
         return importlib.import_module("sre_constants"), importlib.import_module("sre_parse")
 
 
+MAX_PATTERN_CHARS = 2000
+# Adversarial inputs: a class's sample repeated, then a character nothing expects, so a pattern
+# that can split the same text in many ways tries them all before failing.
+_SAMPLES = ("1", "a", " ", "A", "-", ".", "_", "/", ":", "\n", "x1", "a ", "ab")
+SLOW_SECONDS = 1.0
+
+
 def regex_problem(pattern: str) -> str | None:
     """Why a signature is unusable, or None: it must compile and must not nest unbounded repeats."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"is {len(pattern)} characters long; a signature has at most {MAX_PATTERN_CHARS}"
     try:
         re.compile(pattern)
+        nested = _has_nested_unbounded_repeat(pattern)
     except re.error as exc:
         return f"does not compile: {exc}"
-    if _has_nested_unbounded_repeat(pattern):
+    except (RecursionError, OverflowError, MemoryError):
+        return "is nested too deeply to compile"
+    if nested:
         return "nests an unbounded repeat inside another, which can backtrack for ever"
     return None
+
+
+def adversarial_texts(pattern: str) -> list[str]:
+    """Texts that reach each repeat of the pattern (what comes before it, generated from the
+    pattern itself), then pump the repeat's body, short (exponential backtracking shows at 30)
+    and long (polynomial at 1000), and end where no match can go on; plus common classes."""
+    _, parser = _sre()
+    texts: list[str] = []
+
+    def pump(prefix: str, body: str) -> None:
+        if body:
+            texts.extend((prefix + body * 30 + "\x00", prefix + body * 1000 + "\x00"))
+
+    def walk(items: Any, prefix: str) -> str:
+        for op, arg in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, high, sub = arg
+                if high is None or high > 1:
+                    for branch in _alternatives(sub):
+                        pump(prefix, _generate(branch))
+                walk(sub, prefix)
+            elif name == "SUBPATTERN":
+                walk(arg[-1], prefix)
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    walk(branch, prefix)
+            prefix += _generate([(op, arg)])
+        return prefix
+
+    walk(parser.parse(pattern), "")
+    for sample in _SAMPLES:
+        pump("", sample)
+    return texts[:400]
+
+
+def _alternatives(items: Any) -> list[Any]:
+    """The branches of a repeat's body (a group of alternatives), or the body itself."""
+    if len(items) == 1 and str(items[0][0]) == "SUBPATTERN":
+        items = items[0][1][-1]
+    if len(items) == 1 and str(items[0][0]) == "BRANCH":
+        return list(items[0][1][1])
+    return [items]
+
+
+def _generate(items: Any) -> str:
+    """One short text the parsed items match (the first alternative, the fewest repeats)."""
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            out.append("a" if chr(arg) != "a" else "b")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_class_member(arg))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            out.append(_generate(arg[2]) * max(arg[0], 1))
+        elif name == "SUBPATTERN":
+            out.append(_generate(arg[-1]))
+        elif name == "BRANCH":
+            out.append(_generate(arg[1][0]))
+        elif name == "ATOMIC_GROUP":
+            out.append(_generate(arg))
+    return "".join(out)
+
+
+def _class_member(items: Any) -> str:
+    for op, arg in items:
+        name = str(op)
+        if name == "NEGATE":
+            return "a"
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            kind = str(arg)
+            return (
+                "1" if "DIGIT" in kind and "NOT" not in kind else " " if "SPACE" in kind and "NOT" not in kind else "a"
+            )
+    return "a"
+
+
+_CHILD = r"""
+import re, sys, json
+patterns = json.loads(sys.stdin.readline())
+texts = json.loads(sys.stdin.readline())
+for i, pattern in enumerate(patterns):
+    print(i, flush=True)
+    compiled = re.compile(pattern)
+    for text in texts[i]:
+        compiled.search(text)
+print("done", flush=True)
+"""
+
+
+def slow_patterns(patterns: list[str], seconds: float = SLOW_SECONDS) -> dict[int, str]:
+    """Patterns that take more than `seconds` on an adversarial text, by position, with why.
+
+    Python's regex engine cannot be interrupted from inside a match, so the patterns run in a
+    child process that says which one it starts; one that overruns is killed, named, and the
+    rest go on in a new child."""
+    import json
+    import select
+    import subprocess
+    import sys
+    import time
+
+    slow: dict[int, str] = {}
+    start = 0
+    while start < len(patterns):
+        todo = patterns[start:]
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-c", _CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps(todo) + "\n" + json.dumps([adversarial_texts(p) for p in todo]) + "\n")
+        child.stdin.close()
+        current, deadline, finished = start, time.monotonic() + seconds + 2.0, False  # start-up allowance
+        while True:
+            ready, _, _ = select.select([child.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            line = child.stdout.readline()
+            if not line or line.strip() == "done":
+                finished = True
+                break
+            current, deadline = start + int(line), time.monotonic() + seconds
+        child.kill()
+        child.wait()
+        if finished:
+            break
+        slow[current] = f"takes over {seconds:g} s on an adversarial text: it can backtrack for ever"
+        start = current + 1
+    return slow
 
 
 def _has_nested_unbounded_repeat(pattern: str) -> bool:

@@ -16,12 +16,17 @@ _PLACEHOLDER = lazy(PLACEHOLDER)
 
 
 def fix_here(match: Match, lang: str) -> str:
-    """The fix in the user's own values, or "" when the entry has none or a value is missing."""
+    """The fix in the user's own values and environment, or "" when there is nothing to say: what
+    their pasted environment report fails, then the entry's fix_here when every value it uses
+    was captured."""
+    said = []
+    if match.finding is not None:
+        said.append(match.finding.says_zh if lang == "zh" else match.finding.says)
     template = match.entry.fix_here_zh if lang == "zh" and match.entry.fix_here_zh else match.entry.fix_here
     values = dict(match.values)
-    if not template or any(name not in values for name in _PLACEHOLDER.findall(template)):
-        return ""
-    return _PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
+    if template and all(name in values for name in _PLACEHOLDER.findall(template)):
+        said.append(_PLACEHOLDER.sub(lambda found: values[found.group(1)], template))
+    return " ".join(said)
 
 
 def localized(entry: Entry, lang: str) -> dict[str, Any]:

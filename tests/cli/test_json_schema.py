@@ -24,12 +24,15 @@ SCHEMA = json.loads((ROOT / "docs" / "json-schema.json").read_text(encoding="utf
         ["list"],
         ["tags"],
         ["kb", "check"],
+        ["env"],
+        ["env", "--report", "tests/fixtures/env/stit-pr17-torch170-torchvision041.txt"],
+        ["diagnose", "tests/fixtures/env/sdnext-3531-pip-show-torch-torchvision-mismatch.txt"],
     ],
     ids=lambda args: " ".join(args)[:40],
 )
 def test_json_output_follows_the_documented_schema(run_cli, args):
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    result = run_cli(*args, "--json")
+    result = run_cli(*args, "--json", cwd=str(ROOT))
     data = json.loads(result.stdout)
     assert data["schema_version"] == 1
     jsonschema.validate(data, SCHEMA)
