@@ -213,7 +213,10 @@ def fingerprint(dirs: list[Path]) -> str:
                         if item.is_dir(follow_symlinks=False):
                             stack.append(item.path)
                         elif item.name.endswith((".yaml", ".json")):
-                            stat = item.stat()
+                            try:
+                                stat = item.stat()
+                            except OSError:  # a dangling link: the loader reports it; the scan goes on
+                                stat = item.stat(follow_symlinks=False)
                             found.append(f"{item.path}:{stat.st_mtime_ns}:{stat.st_size}")
             except OSError:
                 continue

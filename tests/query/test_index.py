@@ -50,3 +50,24 @@ def test_a_cache_file_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     path.chmod(0o664)
     assert load_index([], KB).dirs != ("planted",)
     assert path.stat().st_mode & 0o077 == 0  # rewritten by the owner, for the owner only
+
+
+def test_a_dangling_link_is_reported_and_later_edits_are_still_seen(tmp_path, monkeypatch, run_cli):
+    import yaml
+
+    folder = tmp_path / "team" / "mine"
+    folder.mkdir(parents=True)
+    # the dangling link sorts first, so a scan that stopped at it would miss the entry after it
+    (folder / "a-gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    entry = yaml.safe_load((KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8"))
+    entry.update(id="team-golden", signatures=["GoldenTeamError"], examples=["GoldenTeamError: first"])
+    path = folder / "team-golden.yaml"
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True), encoding="utf-8")
+    first = run_cli("--kb", str(tmp_path / "team"), "GoldenTeamError: first")
+    assert "team-golden" in first.stdout
+    assert "a-gone.yaml" in first.stderr and "cannot read" in first.stderr
+    entry.update(title="Edited after the first query")
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True), encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+    second = run_cli("--kb", str(tmp_path / "team"), "GoldenTeamError: first")
+    assert "Edited after the first query" in second.stdout
