@@ -34,6 +34,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "refs": "References",
         # messages
         "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
+        "tentative": "No confident match. Possibly related (check each symptom before its fix):",
         "no_error": "no error line found in {name}: paste the lines of the traceback, or describe the symptom",
         "hook_header": "lazarus knows this error:",
         "kb_problems": "skipped an entry: {problem}{more}",
@@ -72,6 +73,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tags": "标签",
         "refs": "参考",
         "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
+        "tentative": "没有把握的匹配。可能相关（先核对各自的症状，再试它的修复）：",
         "no_error": "{name} 中没有找到报错行：请粘贴 traceback 的内容，或描述现象",
         "hook_header": "lazarus 认得这个错误：",
         "kb_problems": "跳过了一个条目：{problem}{more}",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lazarus.query.index import Index, build_index
+from lazarus.query.match import confident
 from lazarus.query.normalize import chinese_characters, normalize, tokens
 from lazarus.query.pipeline import diagnose
 from lazarus.settings import builtin_kb_dir
@@ -80,9 +81,14 @@ def entry_text(entry: Any) -> str:
     return "\n".join(parts)
 
 
+POSSIBLE = -1.0  # the score lazarus_ranker gives what lazarus shows as possibilities, not answers
+
+
 def lazarus_ranker(index: Index) -> Ranker:
     def rank(text: str) -> list[tuple[str, float]]:
-        return [(m.entry.id, float(m.score)) for m in diagnose(index, text, limit=10).matches]
+        matches = diagnose(index, text, limit=10).matches
+        # Possibilities (no confident first answer) are not answers: below any threshold.
+        return [(m.entry.id, float(m.score) if confident(matches) else POSSIBLE) for m in matches]
 
     return rank
 
@@ -161,12 +167,14 @@ def figures(rankings: Sequence[list[tuple[str, float]]], cases: Sequence[dict], 
     answered = right_first = 0
     for ranking, case in positives:
         kept = [entry for entry, score in ranking if score >= threshold]
+        # what a reader sees: the answers, or lazarus's possibilities when it has no answer
+        shown = kept or [entry for entry, score in ranking if score == POSSIBLE]
         good = accepted(case)
         if kept[:1] and kept[0] in good:
             top1 += 1
-        if good & set(kept[:3]):
+        if good & set(shown[:3]):
             top3 += 1
-        ranks = [n for n, entry in enumerate(kept, 1) if entry in good]
+        ranks = [n for n, entry in enumerate(shown, 1) if entry in good]
         if ranks:
             reciprocal += 1 / ranks[0]
         answered += bool(kept)
@@ -217,6 +225,7 @@ SCORE_BANDS = (
     (65, 80, "fuzzy 65-79"),
     (55, 65, "fuzzy 55-64"),
     (0, 55, "fuzzy 45-54"),
+    (-2, 0, "possibilities shown, no answer"),
 )
 
 
@@ -260,7 +269,7 @@ def evaluate(cases_path: Path, only: Sequence[str] = RANKERS, misses: list | Non
             results[name]["calibration"] = calibration(rankings, cases)
         if name == "lazarus" and misses is not None:
             for ranking, case in zip(rankings, cases, strict=True):
-                got = [entry for entry, _ in ranking]
+                got = [entry for entry, score in ranking if score >= 0]
                 if (not got or got[0] not in accepted(case)) if accepted(case) else got:
                     misses.append({**case, "got": ranking[:3]})
     results["set"] = {

@@ -42,6 +42,7 @@ def clean_query(words: list[str]) -> str:
 
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str, full: bool = False) -> int:
     from lazarus.i18n import say
+    from lazarus.query.match import confident
     from lazarus.ui.environment import finding_json
     from lazarus.ui.render import dumps, error_json, match_json
 
@@ -57,6 +58,7 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
                 for m in diagnosis.matches
             ],
             "environment": [finding_json(f) for f in diagnosis.environment],
+            "confident": confident(diagnosis.matches),
         }
         out(dumps(payload))
     elif not diagnosis.matches and not any(r.kind not in ("output", "context") for r in diagnosis.reports):
@@ -69,7 +71,9 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
         from lazarus.ui.output import write_matches
 
         write_matches(index, diagnosis, lang, sys.stdout, full)
-    return EXIT_OK if diagnosis.matches else EXIT_NO_MATCH
+    from lazarus.query.match import confident
+
+    return EXIT_OK if confident(diagnosis.matches) else EXIT_NO_MATCH
 
 
 def check_output_options(limit: int, color: str | None) -> None:

@@ -37,6 +37,7 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 _DECORATION = re.compile(r"^[\s>#*`|-]+|[*`]+")
+_APPLE_CPU = re.compile(r"^Apple M\d")
 _TORCH_NAMES = frozenset({"torch", "pytorch"})
 _LIBRARIES = ("numpy", "torchvision", "torchaudio")
 
@@ -52,6 +53,9 @@ def read_report(text: str) -> Facts:
             continue
         line = _DECORATION.sub("", raw)  # quoted, bulleted, commented or bold pastes
         if _read_collect_env(line, facts) or _read_smi(raw, facts) or _read_warnings(raw, facts):
+            continue
+        if _APPLE_CPU.match(line):  # collect_env's CPU section on a Mac names the chip
+            facts["apple_silicon"] = True
             continue
         if line.startswith("Name: "):  # pip show
             shown_package = line[6:].strip().lower()

@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 
+from lazarus.query.match import confident
 from lazarus.ui.output import plain_matches, write_matches
 
 # Not `from typing import TYPE_CHECKING`: typing costs more import time than all of this module.
@@ -49,7 +50,7 @@ def remedy_text(text: str, limit: int | None = None, lang: str | None = None, kb
 
     lang = check_lang(lang)
     index, diagnosis = diagnose_text(text, limit or hook_limit(HOOK_LIMIT), kb or [], lang)
-    if not diagnosis.matches:
+    if not confident(diagnosis.matches):  # where an error happens, a guess must not look like knowledge
         return ""
     return f"{say(lang, 'hook_header')}\n{plain_matches(index, diagnosis, lang)}"
 
@@ -61,7 +62,7 @@ def show_remedy(text: str, stream: TextIO) -> None:
 
     lang = check_lang(None)
     index, diagnosis = diagnose_text(text, hook_limit(HOOK_LIMIT), [], lang)
-    if not diagnosis.matches:
+    if not confident(diagnosis.matches):
         stream.write(f"lazarus: {say(lang, 'none')}\n")
         stream.flush()
         return

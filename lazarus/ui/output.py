@@ -72,10 +72,15 @@ def statuses(index: Index, diagnosis: Diagnosis, lang: str) -> dict[str, str]:
 
 def plain_matches(index: Index, diagnosis: Diagnosis, lang: str, full: bool = False) -> str:
     """The answers as text: the first one brief (or every one in full), the others one line each."""
+    from lazarus.i18n import say
+    from lazarus.query.match import confident
     from lazarus.ui.render import header, plain_match
 
     status = statuses(index, diagnosis, lang)
     matches = diagnosis.matches
+    if matches and not confident(matches) and not full:
+        # several entries fit about as well, or none well: possibilities, one line each
+        return "\n".join([say(lang, "tentative"), *(header(m, lang, n) for n, m in enumerate(matches, 1))])
     if full:
         return "\n\n".join(plain_match(m, lang, status[m.entry.id], n) for n, m in enumerate(matches, 1))
     if not matches:
@@ -93,12 +98,17 @@ def write_matches(index: Index, diagnosis: Diagnosis, lang: str, stream: TextIO,
     from rich.console import Console
     from rich.text import Text
 
+    from lazarus.i18n import say
+    from lazarus.query.match import confident
     from lazarus.ui.render import header, rich_match
 
     status = statuses(index, diagnosis, lang)
     console = Console(file=stream, force_terminal=True)  # wants_color decided: colour it
+    tentative = not confident(diagnosis.matches) and not full
+    if tentative:
+        console.print(Text(say(lang, "tentative"), style="yellow"))
     for n, match in enumerate(diagnosis.matches, 1):
-        if full or n == 1:
+        if (full or n == 1) and not tentative:
             console.print(rich_match(match, lang, status[match.entry.id], n, full=full))
         else:
             console.print(Text(header(match, lang, n), style="bold"))

@@ -80,8 +80,8 @@ def test_piped_input_without_command_is_diagnosed(run_cli):
     data = json.loads(run_cli("-n", "1", "--json", input=BN_TRACEBACK).stdout)
     assert [match["id"] for match in data["matches"]] == ["batchnorm-batch-of-one"]
     # a query on the command line is still the query, whatever stdin holds
-    result = run_cli("-n", "1", "loss is nan", input="")
-    assert result.returncode == 0 and "loss-nan-during-training" in result.stdout
+    result = run_cli("-n", "1", "Expected more than 1 value per channel", input="")
+    assert result.returncode == 0 and "batchnorm-batch-of-one" in result.stdout
 
 
 def test_show_and_unknown_id(run_cli):
@@ -288,7 +288,7 @@ def test_version(run_cli):
 
 
 def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cli):
-    question = "GPU memory keeps growing during training"
+    question = "model predicts the same class for every input"
     brief = run_cli("-n", "3", question).stdout
     full = run_cli("-n", "3", "--full", question).stdout
     answers = [line for line in brief.splitlines() if line.startswith("[")]
@@ -318,3 +318,19 @@ def test_color_always_never_and_force_color(run_cli):
     assert "\x1b[" not in run_cli("--color", "never", query, env={"FORCE_COLOR": "1"}).stdout
     bad = run_cli("--color", "sometimes", query)
     assert bad.returncode == 2 and bad.stderr == "lazarus: --color sometimes: choose auto, always or never\n"
+
+
+def test_answers_that_fit_about_equally_are_possibilities_not_an_answer(run_cli):
+    # two entries fit this question about as well: neither is presented as the answer
+    question = "GPU memory keeps growing during training"
+    result = run_cli("-n", "3", question)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "No confident match. Possibly related (check each symptom before its fix):"
+    assert all(line.startswith("[") and "possible, check the symptom" in line for line in lines[1:])
+    assert "Fix:" not in result.stdout
+    data = json.loads(run_cli("--json", question).stdout)
+    assert data["confident"] is False and data["matches"][0]["confidence"] == "possible"
+    # a question one entry fits clearly better is answered
+    clear = run_cli("--json", "model predicts the same class for every input")
+    assert clear.returncode == 0 and json.loads(clear.stdout)["confident"] is True

@@ -25,11 +25,11 @@ ENTRY_OF = {
     "python-unsupported": "pip-no-matching-torch-wheel",
     "nvcc-mismatch": "cuda-toolkit-for-extension-build",
     "shm-too-small": "dataloader-bus-error-shared-memory",
+    "x86-python-on-arm-mac": "x86-python-on-apple-silicon",
 }
 # Reports whose decisive fact is not in the text lazarus reads, with why. They are still checked
 # for wrong environment findings below.
 UNDECIDED = {
-    "pytorch-146236-rosetta-x86-python-m2.txt": "no entry explains an x86 Python under Rosetta yet",
     "lightning-16124-mps-rosetta-vscode.txt": "says processor i386, not that the Mac is Apple silicon",
     "audio-307-torchaudio-0.3-with-source-torch-1.4a.txt": "a source build of torch 1.4a: no torchaudio pairs with it",
     "audio-3335-pip-list-conda-list-torchaudio-abi.txt": "same versions from pip and conda: the ABI differs",
