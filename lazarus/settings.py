@@ -110,3 +110,26 @@ def set_color_mode(choice: str) -> None:
     if choice not in COLOR_CHOICES:
         raise UsageError(f"--color {choice}: choose auto, always or never")
     os.environ["LAZARUS_COLOR"] = choice  # read by every writer of answers in this process
+
+
+DEFAULT_PAGER = "less -FRX"
+
+
+def pager_command() -> list[str] | None:
+    """The pager for long output on a terminal: LAZARUS_PAGER, else PAGER, else `less -FRX`;
+    None when it is turned off (`--no-pager`, or set to `cat` or to nothing)."""
+    import shlex
+
+    value = os.environ.get("LAZARUS_PAGER")
+    if value is None:
+        value = os.environ.get("PAGER", DEFAULT_PAGER)
+    try:
+        command = shlex.split(value)
+    except ValueError:  # an unbalanced quote: no pager rather than a crash
+        return None
+    return command if command and command != ["cat"] else None
+
+
+def set_no_pager() -> None:
+    """`--no-pager`: answers are printed, never paged, by every writer in this process."""
+    os.environ["LAZARUS_PAGER"] = "cat"

@@ -6,6 +6,7 @@ Every function here is pure: data in, a string or a rich renderable out. Nothing
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from lazarus.i18n import labels_in
@@ -110,6 +111,65 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps({"schema_version": JSON_SCHEMA_VERSION, **data}, ensure_ascii=False, indent=2)
 
 
+def cells(text: str) -> int:
+    """How many terminal columns `text` takes: Chinese and other wide characters take two."""
+    if text.isascii():
+        return len(text)
+    from unicodedata import east_asian_width
+
+    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# A wide character (CJK) is a word by itself, so a line may break before or after it, except
+# before closing punctuation, which stays with the word it follows.
+_WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_CLOSING = "，。、；：！？）」』】》"
+_WORDS = lazy(f"(?:[^\\s{_WIDE}]+|[{_WIDE}])[{_CLOSING}]*")
+
+
+def wrap_line(line: str, width: int, indent: int) -> list[str]:
+    """One line of prose in lines of at most `width` columns, continued `indent` spaces in; never
+    breaks a word (a word wider than the line, a long URL, stays whole on a line of its own)."""
+    if cells(line) <= width:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip())]
+    rows: list[str] = []
+    row, used = lead, cells(lead)
+    prefix = " " * indent
+    previous_end = len(lead)
+    for found in _WORDS.finditer(line, len(lead)):
+        word = found.group()
+        space = line[previous_end : found.start()]  # as written: an id's padding stays
+        previous_end = found.end()
+        size = cells(word)
+        if row.strip() and used + len(space) + size > width:
+            rows.append(row)
+            row, used = prefix + word, indent + size
+        else:
+            row += space + word
+            used += len(space) + size
+    rows.append(row)
+    return rows
+
+
+def wrap(lines: list[str], width: int | None, code: Collection[int] = ()) -> str:
+    """Lines joined, prose wrapped at `width` (None: left whole, for pipes and grep) with a
+    hanging indent; the lines numbered in `code` are left as they are, however long."""
+    if width is None:
+        return "\n".join(lines)
+    width = max(width, 20)
+    wrapped: list[str] = []
+    for n, line in enumerate(lines):
+        if n in code or not line.strip():
+            wrapped.append(line)
+            continue
+        indent = len(line) - len(line.lstrip())
+        body = line.lstrip()
+        hang = 4 if body.startswith("[") else 2
+        wrapped += wrap_line(line, width, indent + hang)
+    return "\n".join(wrapped)
+
+
 def header(match: Match, lang: str, rank: int) -> str:
     """One line: the title, the entry, and what the score means."""
     from lazarus.query.match import confidence
@@ -119,7 +179,7 @@ def header(match: Match, lang: str, rank: int) -> str:
     return f"[{rank}] {title}  ({match.entry.id}, {labels[confidence(match)]}, {labels['score']} {match.score})"
 
 
-def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = True) -> str:
+def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = True, width: int | None = None) -> str:
     """An answer as plain text: in full (causes included), or brief, as the first answer on a
     screen shows it: what happened, the fix, the fixed code, where in your code."""
     labels = labels_in(lang)
@@ -137,34 +197,41 @@ def plain_match(match: Match, lang: str, status: str, rank: int, full: bool = Tr
         lines += [f"      - {cause}" for cause in text["causes"]]
     lines.append(f"    {labels['fix']}: {text['fix']}")
     code = fixed_code(match.entry)
+    code_lines: set[int] = set()
     if code:
         lines.append(f"    {labels['snippet']}:")
+        code_lines = set(range(len(lines), len(lines) + len(code.splitlines())))
         lines += [f"      {line}" if line else "" for line in code.splitlines()]
     lines.append(f"    {status}")
     if not full:
         lines.append(f"    {labels['more'].format(id=match.entry.id)}")
-    return "\n".join(lines)
+    return wrap(lines, width, code_lines)
 
 
-def plain_entry(entry: Entry, lang: str, status: str) -> str:
+def plain_entry(entry: Entry, lang: str, status: str, width: int | None = None) -> str:
     labels = labels_in(lang)
     text = localized(entry, lang)
     lines = [f"{text['title']}  ({entry.id})", f"  {labels['symptom']}: {text['symptom']}", f"  {labels['causes']}:"]
     lines += [f"    - {cause}" for cause in text["causes"]]
     lines.append(f"  {labels['fix']}: {text['fix']}")
     code = fixed_code(entry)
+    code_lines: set[int] = set()
     if code:
         lines.append(f"  {labels['snippet']}:")
+        code_lines = set(range(len(lines), len(lines) + len(code.splitlines())))
         lines += [f"    {line}" if line else "" for line in code.splitlines()]
     lines.append(f"  {labels['tags']}: {', '.join(entry.tags)}")
     if entry.references:
         lines.append(f"  {labels['refs']}: " + " ".join(entry.references))
     lines.append(f"  {status}")
-    return "\n".join(lines)
+    return wrap(lines, width, code_lines)
 
 
-def entry_line(entry: Entry, lang: str) -> str:
-    return f"{entry.id:40} {localized(entry, lang)['title']}"
+def entry_line(entry: Entry, lang: str, width: int | None = None) -> str:
+    line = f"{entry.id:40} {localized(entry, lang)['title']}"
+    if width is None:
+        return line
+    return "\n".join(wrap_line(line, width, 41 if width >= 60 else 4))
 
 
 def rich_match(match: Match, lang: str, status: str, rank: int, full: bool = True) -> Any:
@@ -192,7 +259,7 @@ def rich_match(match: Match, lang: str, status: str, rank: int, full: bool = Tru
     code = fixed_code(match.entry)
     if code:
         parts.append(Text(""))
-        parts.append(Syntax(code, "python", theme="ansi_dark", background_color="default"))
+        parts.append(Syntax(code, "python", theme="ansi_dark", background_color="default", word_wrap=True))
     parts.append(Text(f"\n{status}", style="dim"))
     if not full:
         parts.append(Text(labels["more"].format(id=match.entry.id), style="dim"))
