@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> None:
 
         build_app()(args=argv, prog_name="lazarus")
         return
-    if not argv or (not sys.stdin.isatty() and argv[0].startswith("-")):
-        # `... | lazarus` and `... | lazarus -n 1 --json`: options alone, the text comes piped;
-        # `lazarus` alone on a terminal: the paste prompt.
+    if not argv or argv[0].startswith("-"):
+        # `... | lazarus` and `... | lazarus -n 1 --json`: options alone, the text comes piped,
+        # or is pasted at the prompt on a terminal.
         plain = parse_plain_options(argv)
         if plain is not None and not plain["words"]:
             argv = ["diagnose", *argv]

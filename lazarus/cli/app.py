@@ -31,9 +31,9 @@ EXAMPLES = {
   lazarus show batchnorm-batch-of-one
   lazarus run -- python train.py --lr 3e-4
 
-Exit codes: 0 answered (or passed), 1 no confident match (or a failure: a snippet, a KB
-problem), 2 usage error (a bad option, empty or unreadable input, an unknown id or tag),
-130 interrupted; `lazarus run` exits with the command's own code.""",
+Exit codes (every command): 0 answered, found or passed; 1 no confident match, an unknown
+id or tag, a failed snippet or a KB problem; 2 usage error (a bad option, empty or unreadable
+input); 130 interrupted. `lazarus run` exits with the command's own code.""",
     "search": """Examples:
 
 \b
@@ -184,7 +184,7 @@ def build_app() -> Any:
     def run(
         command: list[str] = typer.Argument(..., metavar="CMD", help="The command to run, after --."),
         limit: int = typer.Option(1, "-n", "--limit", metavar="N", help="How many remedies to show at most."),
-        as_json: bool = typer.Option(False, "--json", help="The diagnosis as one JSON line on stderr."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON line on stdout when the command ends; its own output then goes to stderr."),
         lang: str = lang_option,
         kb: list[str] = kb_option,
     ) -> None:
