@@ -184,7 +184,9 @@ def build_app() -> Any:
     def run(
         command: list[str] = typer.Argument(..., metavar="CMD", help="The command to run, after --."),
         limit: int = typer.Option(1, "-n", "--limit", metavar="N", help="How many remedies to show at most."),
-        as_json: bool = typer.Option(False, "--json", help="One JSON line on stdout when the command ends; its own output then goes to stderr."),
+        as_json: bool = typer.Option(
+            False, "--json", help="One JSON line on stdout when the command ends; its own output then goes to stderr."
+        ),
         lang: str = lang_option,
         kb: list[str] = kb_option,
     ) -> None:

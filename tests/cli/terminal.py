@@ -53,7 +53,9 @@ def run_in_terminal(
     pseudo-terminal of `rows` x `columns`; each of `keys` is typed once the output is quiet."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    outputs = {"stdout": slave, "stderr": slave} if stdout_tty else {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    outputs = (
+        {"stdout": slave, "stderr": slave} if stdout_tty else {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "lazarus", *args],
         stdin=slave,
