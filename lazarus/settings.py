@@ -6,6 +6,7 @@ Kept free of heavy imports: every query, and every script that installs the hook
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,7 +56,14 @@ def cache_dir() -> Path:
     base = os.environ.get("LAZARUS_CACHE_DIR")
     if base:
         return Path(base) / "lazarus"
-    import platformdirs  # honours XDG_CACHE_HOME on Linux, ~/Library/Caches on macOS
+    # Linux and macOS answered here as platformdirs does (an absolute XDG_CACHE_HOME, else
+    # ~/.cache or ~/Library/Caches): importing it costs every query more than its search.
+    home = os.environ.get("HOME", "")
+    if sys.platform in ("linux", "darwin") and os.path.isabs(home):
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        default = "~/.cache" if sys.platform == "linux" else "~/Library/Caches"
+        return Path(xdg if os.path.isabs(xdg) else os.path.expanduser(default)) / "lazarus"
+    import platformdirs  # Windows, or an unusual HOME
 
     return Path(platformdirs.user_cache_dir("lazarus", appauthor=False))
 

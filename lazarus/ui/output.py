@@ -1,4 +1,5 @@
-"""Writing to people: answers as rich panels on a colour terminal or plain text otherwise, and
+"""Writing to people: answers as coloured panels on a colour terminal or plain text otherwise
+(wrapped at a terminal's width, paged when taller than it), and
 lazarus's own one-line messages.
 
 One place for the CLI and every integration (`lazarus run`, the exception hook, IPython, pytest),
@@ -59,9 +60,21 @@ def text_width(stream: TextIO) -> int | None:
     a terminal, so that a pipe gets whole lines to grep."""
     if not is_terminal(stream):
         return None
-    import shutil
+    return terminal_size(stream)[0]
 
-    return shutil.get_terminal_size().columns
+
+def terminal_size(stream: TextIO) -> tuple[int, int]:
+    """Columns and lines of the terminal: COLUMNS and LINES first, as shutil.get_terminal_size
+    reads them (without importing shutil, which brings bz2 and lzma: start-up time)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        columns, lines = size.columns, size.lines
+    except (AttributeError, ValueError, OSError):
+        columns, lines = 80, 24
+    from_env = [os.environ.get(name, "") for name in ("COLUMNS", "LINES")]
+    columns = int(from_env[0]) if from_env[0].isdigit() and int(from_env[0]) > 0 else columns or 80
+    lines = int(from_env[1]) if from_env[1].isdigit() and int(from_env[1]) > 0 else lines or 24
+    return columns, lines
 
 
 _ANSI = "\x1b["
@@ -90,13 +103,15 @@ def page(text: str, stream: TextIO | None = None) -> None:
 
 
 def _through_pager(text: str, stream: TextIO) -> bool:
-    import shutil
-
     from lazarus.settings import pager_command
 
-    size = shutil.get_terminal_size()
+    columns, lines = terminal_size(stream)
     command = pager_command()
-    if command is None or screen_rows(text, size.columns) < size.lines or shutil.which(command[0]) is None:
+    if command is None or screen_rows(text, columns) < lines:
+        return False
+    import shutil
+
+    if shutil.which(command[0]) is None:
         return False
     import signal
     import subprocess
@@ -168,7 +183,7 @@ def write_matches(
     if not wants_color(stream):
         text = plain_matches(index, diagnosis, lang, full, width) + "\n"
     else:
-        text = rich_matches(index, diagnosis, lang, full, width)
+        text = ansi_matches(index, diagnosis, lang, full, width, stream)
     if paged:
         page(text, stream)
     else:
@@ -176,20 +191,19 @@ def write_matches(
         stream.flush()
 
 
-def rich_matches(index: Index, diagnosis: Diagnosis, lang: str, full: bool, width: int | None) -> str:
-    import io
+def ansi_matches(index: Index, diagnosis: Diagnosis, lang: str, full: bool, width: int | None, stream: TextIO) -> str:
+    """The answers in colour: the first (or every one, `full`) as a panel, the others one bold
+    line each, at the terminal's width (80 when colour is forced on a pipe)."""
+    from lazarus.ui.render import BOLD, ansi_match, header, paint, wrap
 
-    from rich.console import Console
-    from rich.text import Text
-
-    from lazarus.ui.render import header, rich_match
-
+    width = width or terminal_size(stream)[0]  # COLUMNS, else 80, when colour is forced on a pipe
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+    unicode = encoding.startswith(("utf", "gb", "cp65001"))
     status = statuses(index, diagnosis, lang)
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, width=width)  # wants_color decided: colour it
+    parts = []
     for n, match in enumerate(diagnosis.matches, 1):
         if full or n == 1:
-            console.print(rich_match(match, lang, status[match.entry.id], n, full=full))
+            parts.append(ansi_match(match, lang, status[match.entry.id], n, full, width, unicode=unicode))
         else:
-            console.print(Text(header(match, lang, n), style="bold"))
-    return buffer.getvalue()
+            parts.append(paint(wrap([header(match, lang, n)], width), BOLD))
+    return "\n".join(parts) + "\n"
