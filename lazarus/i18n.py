@@ -47,6 +47,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_verified": "not verified yet",
         "skipped": "skipped",
         "cuda_not_run": "cuda not run here",
+        # the paste prompt
+        "paste_prompt": (
+            "Paste the error or traceback, then press Ctrl-D (or Enter on an empty line after the traceback)"
+        ),
     },
     "zh": {
         # lazarus env
@@ -85,6 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_verified": "尚未验证",
         "skipped": "已跳过",
         "cuda_not_run": "cuda 未在此运行",
+        "paste_prompt": "粘贴报错或 traceback，然后按 Ctrl-D（或在 traceback 之后的空行上按回车）",
     },
 }
 

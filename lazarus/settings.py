@@ -6,6 +6,7 @@ Kept free of heavy imports: every query, and every script that installs the hook
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,7 +56,14 @@ def cache_dir() -> Path:
     base = os.environ.get("LAZARUS_CACHE_DIR")
     if base:
         return Path(base) / "lazarus"
-    import platformdirs  # honours XDG_CACHE_HOME on Linux, ~/Library/Caches on macOS
+    # Linux and macOS answered here as platformdirs does (an absolute XDG_CACHE_HOME, else
+    # ~/.cache or ~/Library/Caches): importing it costs every query more than its search.
+    home = os.environ.get("HOME", "")
+    if sys.platform in ("linux", "darwin") and os.path.isabs(home):
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        default = "~/.cache" if sys.platform == "linux" else "~/Library/Caches"
+        return Path(xdg if os.path.isabs(xdg) else os.path.expanduser(default)) / "lazarus"
+    import platformdirs  # Windows, or an unusual HOME
 
     return Path(platformdirs.user_cache_dir("lazarus", appauthor=False))
 
@@ -110,3 +118,26 @@ def set_color_mode(choice: str) -> None:
     if choice not in COLOR_CHOICES:
         raise UsageError(f"--color {choice}: choose auto, always or never")
     os.environ["LAZARUS_COLOR"] = choice  # read by every writer of answers in this process
+
+
+DEFAULT_PAGER = "less -FRX"
+
+
+def pager_command() -> list[str] | None:
+    """The pager for long output on a terminal: LAZARUS_PAGER, else PAGER, else `less -FRX`;
+    None when it is turned off (`--no-pager`, or set to `cat` or to nothing)."""
+    import shlex
+
+    value = os.environ.get("LAZARUS_PAGER")
+    if value is None:
+        value = os.environ.get("PAGER", DEFAULT_PAGER)
+    try:
+        command = shlex.split(value)
+    except ValueError:  # an unbalanced quote: no pager rather than a crash
+        return None
+    return command if command and command != ["cat"] else None
+
+
+def set_no_pager() -> None:
+    """`--no-pager`: answers are printed, never paged, by every writer in this process."""
+    os.environ["LAZARUS_PAGER"] = "cat"

@@ -29,7 +29,15 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
     """The words and common options of a query or diagnose command line, parsed without typer
     (whose import costs more than a whole query); None when typer should parse it."""
     words: list[str] = []
-    options: dict[str, Any] = {"limit": 3, "as_json": False, "lang": None, "kb": [], "full": False, "color": None}
+    options: dict[str, Any] = {
+        "limit": 3,
+        "as_json": False,
+        "lang": None,
+        "kb": [],
+        "full": False,
+        "color": None,
+        "pager": True,
+    }
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -40,6 +48,8 @@ def parse_plain_options(argv: list[str]) -> dict[str, Any] | None:
             options["as_json"] = True
         elif arg == "--full":
             options["full"] = True
+        elif arg == "--no-pager":
+            options["pager"] = False
         elif arg in ("-n", "--limit", "--lang", "--kb", "--color") and i + 1 < len(argv):
             value = argv[i + 1]
             if arg == "--color":
@@ -69,6 +79,10 @@ MAX_WORDS = {"list": 0, "tags": 0, "env": 0, "show": 1, "tag": 1, "diagnose": 1}
 
 def _settings(plain: dict[str, Any]) -> tuple[Any, ...]:
     """The options of a query or diagnose command line, in the order run_search/run_diagnose take them."""
+    if not plain["pager"]:
+        from lazarus.settings import set_no_pager
+
+        set_no_pager()
     return plain["limit"], plain["as_json"], plain["lang"], plain["kb"], plain["full"], plain["color"]
 
 
@@ -116,8 +130,9 @@ def main(argv: list[str] | None = None) -> None:
 
         build_app()(args=argv, prog_name="lazarus")
         return
-    if not sys.stdin.isatty() and (not argv or argv[0].startswith("-")):
-        # `... | lazarus` and `... | lazarus -n 1 --json`: options alone, the text comes piped
+    if not argv or argv[0].startswith("-"):
+        # `... | lazarus` and `... | lazarus -n 1 --json`: options alone, the text comes piped,
+        # or is pasted at the prompt on a terminal.
         plain = parse_plain_options(argv)
         if plain is not None and not plain["words"]:
             argv = ["diagnose", *argv]

@@ -70,7 +70,7 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     else:
         from lazarus.ui.output import write_matches
 
-        write_matches(index, diagnosis, lang, sys.stdout, full)
+        write_matches(index, diagnosis, lang, sys.stdout, full, paged=True)
     from lazarus.query.match import confident
 
     return EXIT_OK if confident(diagnosis.matches) else EXIT_NO_MATCH
@@ -120,9 +120,14 @@ def run_diagnose(
     check_output_options(limit, color)
     lang = check_lang(lang)
     if source in (None, "-"):
-        if source is None and sys.stdin.isatty():
-            raise UsageError("no input: give a log FILE, or pipe a log in: python train.py 2>&1 | lazarus diagnose")
-        text, warnings = read_log(sys.stdin.buffer, "<stdin>")  # an InputError is a UsageError
+        if sys.stdin.isatty():
+            import io
+
+            from lazarus.cli.paste import read_paste
+
+            text, warnings = read_log(io.BytesIO(read_paste(lang)), "<stdin>")
+        else:
+            text, warnings = read_log(sys.stdin.buffer, "<stdin>")  # an InputError is a UsageError
     else:
         try:
             with open(source, "rb") as handle:
@@ -140,7 +145,7 @@ def run_diagnose(
 
 
 def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> int:
-    from lazarus.ui.output import proof, verification
+    from lazarus.ui.output import page, proof, text_width, verification
     from lazarus.ui.render import dumps, entry_json, plain_entry
 
     lang = check_lang(lang)
@@ -157,13 +162,16 @@ def run_show(entry_id: str, as_json: bool, lang: str | None, kb: list[str]) -> i
         return EXIT_NO_MATCH
     status = verification(index, entry.id, lang)
     data = entry_json(entry, lang, status) | {"verification": proof(index, entry.id)}
-    out(dumps({"entries": [data]}) if as_json else plain_entry(entry, lang, status))
+    if as_json:
+        out(dumps({"entries": [data]}))
+    else:
+        page(plain_entry(entry, lang, status, text_width(sys.stdout)))
     return EXIT_OK
 
 
 def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) -> int:
     from lazarus.query.pipeline import entries_with_tag
-    from lazarus.ui.output import proof, verification
+    from lazarus.ui.output import page, proof, text_width, verification
     from lazarus.ui.render import dumps, entry_json, entry_line
 
     lang = check_lang(lang)
@@ -186,19 +194,21 @@ def run_list(tag: str | None, as_json: bool, lang: str | None, kb: list[str]) ->
             )
         )
     else:
-        out("\n".join(entry_line(e, lang) for e in entries))
+        width = text_width(sys.stdout)
+        page("\n".join(entry_line(e, lang, width) for e in entries))
     return EXIT_OK
 
 
 def run_tags(as_json: bool, kb: list[str]) -> int:
     from lazarus.query.pipeline import tag_counts
+    from lazarus.ui.output import page
     from lazarus.ui.render import dumps
 
     counts = tag_counts(kb_index(kb))
     if as_json:
         out(dumps({"tags": [{"tag": t, "count": c} for t, c in counts.items()]}))
     else:
-        out("\n".join(f"{tag:24} {count}" for tag, count in counts.items()))
+        page("\n".join(f"{tag:24} {count}" for tag, count in counts.items()))
     return EXIT_OK
 
 

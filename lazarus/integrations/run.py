@@ -5,7 +5,9 @@ terminal, the child writes to a pseudo-terminal instead of a pipe, so it still s
 colours, progress bars and line buffering stay as they are without lazarus. stdin is inherited.
 A bounded tail of the combined output (plus the last traceback that scrolled out of it) is kept;
 when the command fails, the diagnosis goes to stderr after the command's output, so the
-command's stdout stays clean for a pipe. The exit code is the command's own, 128+N for a signal.
+command's stdout stays clean for a pipe. With --json, stdout carries one JSON document, written
+when the command has ended, and the command's own output (stdout and stderr, untouched) goes to
+stderr. The exit code is the command's own, 128+N for a signal.
 """
 
 from __future__ import annotations
@@ -127,9 +129,10 @@ def _pipe_or_pty(dest_fd: int) -> Stream:
     return Stream(read_fd, write_fd, dest_fd, pty=False)
 
 
-def open_streams() -> list[Stream]:
+def open_streams(as_json: bool = False) -> list[Stream]:
     """One pty for both outputs when both go to the same terminal (keeps their interleaving
-    exact), otherwise a pty or a pipe for each."""
+    exact), otherwise a pty or a pipe for each. With --json both go to our stderr: our stdout
+    is the JSON's alone."""
     for fd in (1, 2):
         try:
             os.fstat(fd)
@@ -140,6 +143,8 @@ def open_streams() -> list[Stream]:
             if opened != fd:
                 os.dup2(opened, fd)
                 os.close(opened)
+    if as_json:
+        return [_pipe_or_pty(2)]
     if _isatty(1) and _isatty(2) and _same_terminal(1, 2):
         return [_pipe_or_pty(1)]
     return [_pipe_or_pty(1), _pipe_or_pty(2)]
@@ -311,10 +316,9 @@ def wants_diagnosis(outcome: RunState) -> bool:
 def report_failure(
     argv: list[str], outcome: RunState, tail: LogTail, limit: int, lang: str, kb: list[str], as_json: bool
 ) -> None:
-    """The diagnosis, on stderr after the command's output."""
+    """The diagnosis, on stderr after the command's output (with --json, on stdout)."""
     from lazarus.integrations.hook import diagnose_text
-    from lazarus.ui.output import verification, write_matches
-    from lazarus.ui.render import error_json, match_json
+    from lazarus.ui.output import write_matches
 
     text = tail.text()
     if os.WIFSIGNALED(outcome.status):
@@ -322,20 +326,7 @@ def report_failure(
     index, diagnosis = diagnose_text(text, limit, kb, lang) if text.strip() else (None, None)
     matches = diagnosis.matches if diagnosis else ()
     if as_json:
-        statuses = [verification(index, m.entry.id, lang) for m in matches] if index is not None else []
-        from lazarus.ui.render import JSON_SCHEMA_VERSION
-
-        payload = {
-            "schema_version": JSON_SCHEMA_VERSION,
-            "command": argv,
-            "exit_code": exit_code(outcome.status),
-            "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
-            "error": error_json(diagnosis),
-            "matches": [match_json(m, lang, status) for m, status in zip(matches, statuses, strict=True)],
-        }
-        # One line, the last one on stderr: easy to pick out after the command's own output.
-        sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
-        sys.stderr.flush()
+        write_json(argv, outcome, index, diagnosis, lang)
         return
     if tail.total and tail.last_byte() not in (b"\n", b""):
         sys.stderr.write("\n")  # the command's last line (a progress bar, say) did not end
@@ -346,6 +337,28 @@ def report_failure(
         return
     assert index is not None and diagnosis is not None
     write_matches(index, diagnosis, lang, sys.stderr)
+
+
+def write_json(argv: list[str], outcome: RunState, index: Any, diagnosis: Any, lang: str) -> None:
+    """`--json`: one line of JSON on stdout, once the command has ended (its own output went to
+    stderr); `matches` as `lazarus --json` gives them, empty when it succeeded."""
+    from lazarus.ui.output import proof, verification
+    from lazarus.ui.render import JSON_SCHEMA_VERSION, error_json, match_json
+
+    matches = diagnosis.matches if diagnosis is not None else ()
+    payload = {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "command": argv,
+        "exit_code": exit_code(outcome.status),
+        "signal": signal_name(os.WTERMSIG(outcome.status)) if os.WIFSIGNALED(outcome.status) else None,
+        "error": error_json(diagnosis),
+        "matches": [
+            match_json(m, lang, verification(index, m.entry.id, lang)) | {"verification": proof(index, m.entry.id)}
+            for m in matches
+        ],
+    }
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------- the command
@@ -379,13 +392,14 @@ def spawn_error(argv: list[str], exc: OSError) -> int:
 
 
 def run_command(argv: list[str], limit: int, lang: str | None, kb: list[str], as_json: bool) -> int:
-    """Run `argv` with its output passing through; diagnose a failure on stderr after it.
+    """Run `argv` with its output passing through; diagnose a failure on stderr after it
+    (with `as_json`, the output goes to stderr and one JSON line to stdout at the end).
 
     Returns the command's exit code (128+N when a signal killed it, 127 when it cannot be
     found, 126 when it cannot be run). Raises lazarus.errors.UsageError for bad options.
     """
     lang = check_options(argv, limit, lang, kb)
-    streams = open_streams()
+    streams = open_streams(as_json)
     outcome = RunState()
     child: list[int] = []
     previous = _install_handlers(_forwarder(outcome, lambda: child[0] if child else None), streams)
@@ -407,7 +421,9 @@ def run_command(argv: list[str], limit: int, lang: str | None, kb: list[str], as
         _restore_handlers(previous)
         for stream in streams:
             stream.close_read()
-    if wants_diagnosis(outcome):
-        with contextlib.suppress(BrokenPipeError):  # stderr went away: the exit code still tells
+    with contextlib.suppress(BrokenPipeError):  # our reader went away: the exit code still tells
+        if wants_diagnosis(outcome):
             report_failure(argv, outcome, tail, limit, lang, kb, as_json)
+        elif as_json:  # a success (or an interrupted run): the JSON says so, with no matches
+            write_json(argv, outcome, None, None, lang)
     return exit_code(outcome.status)

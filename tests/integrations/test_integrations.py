@@ -96,10 +96,11 @@ def test_run_output_comes_before_the_diagnosis_when_merged(run_lazarus, bn_scrip
     assert text.index("epoch 1 starting") < text.index(BN_MESSAGE) < text.index("batchnorm-batch-of-one")
 
 
-def test_run_json_is_the_last_line_of_stderr(run_lazarus, bn_script: Path) -> None:
+def test_run_json_is_stdout_and_the_output_goes_to_stderr(run_lazarus, bn_script: Path) -> None:
     result = run_lazarus(sys.executable, str(bn_script), as_json=True)
     assert result.returncode == 1
-    payload = json.loads(result.stderr.decode().splitlines()[-1])
+    assert "epoch 1 starting\n" in result.stderr.decode()  # the command's stdout, untouched, on stderr
+    payload = json.loads(result.stdout)
     assert payload["exit_code"] == 1 and payload["signal"] is None
     assert payload["command"][-1] == str(bn_script)
     assert payload["error"]["text"].startswith(BN_MESSAGE)
@@ -143,14 +144,14 @@ def test_run_reports_a_child_killed_by_a_signal(run_lazarus, tmp_path: Path, sig
     assert result.stdout == b"working\n"
     assert f"the command was killed by {name} (signal {int(signum)})" in result.stderr.decode()
     # The line a shell would print goes to the matcher too: extraction sees it as the error.
-    payload = json.loads(run_lazarus(sys.executable, child, as_json=True).stderr.decode().splitlines()[-1])
+    payload = json.loads(run_lazarus(sys.executable, child, as_json=True).stdout)
     assert payload["exit_code"] == 128 + signum and payload["signal"] == name
     assert payload["error"]["line"].startswith(line)
 
 
 def test_run_matches_a_bus_error_to_the_shared_memory_entry(run_lazarus, tmp_path: Path) -> None:
     child = python_script(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGBUS)\n")
-    payload = json.loads(run_lazarus(sys.executable, child, as_json=True).stderr.decode().splitlines()[-1])
+    payload = json.loads(run_lazarus(sys.executable, child, as_json=True).stdout)
     assert payload["exit_code"] == 128 + signal.SIGBUS
     assert "dataloader-bus-error-shared-memory" in [m["id"] for m in payload["matches"]]
 
