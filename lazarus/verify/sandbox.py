@@ -1040,8 +1040,10 @@ def _limit_memory(cap: int | None, address_space: bool = False) -> None:
     size = _vm_bytes("VmSize")
     if address_space and size is not None:
         room = 1024**3 + 128 * 1024**2 * (os.cpu_count() or 1)
+        # The soft limit only: entries about RLIMIT_AS errors set their own, hard limit unlimited.
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (size + cap + room, size + cap + room))
+            resource.setrlimit(resource.RLIMIT_AS, (size + cap + room, hard))
 
 
 def _vm_bytes(field_name: str) -> int | None:
