@@ -411,6 +411,7 @@ _network_ok = False
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 SIOCSIFFLAGS = 0x8914
 IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
@@ -430,6 +431,9 @@ def serve() -> int:
     signal.signal(signal.SIGINT, _stop_server)
     _leave_the_import_path()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable: a snippet (the same user) cannot ptrace the server or open its /proc/PID/fd
+    # and /proc/PID/mem to write answers or code into it. Each child makes itself dumpable again.
+    _prctl(PR_SET_DUMPABLE, 0)
     global _network_ok
     network_problem = _probe_network_isolation()
     _network_ok = network_problem is None
@@ -879,6 +883,7 @@ def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
     """Runs in the forked child: isolate, run, report, and leave without cleanup."""
     server = os.getppid()
     os.setpgid(0, 0)
+    _prctl(PR_SET_DUMPABLE, 1)  # its own /proc files (uid_map) are its own again
     # First, while this process has one thread: a user namespace cannot be entered with more.
     own_user_namespace = _network_ok and _unshare_network() is None
     _die_with_parent(server)
@@ -942,9 +947,10 @@ def _unshare_network() -> str | None:
     127.0.0.1 is this part's own. None when done, else the reason it was refused."""
     if not sys.platform.startswith("linux"):
         return f"no network namespaces on {sys.platform}"
+    uid, gid = os.getuid(), os.getgid()  # before: inside, until mapped, they read as `nobody`
     problem = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
     if problem is None:
-        _map_own_ids()
+        _map_own_ids(uid, gid)
     elif _unshare(CLONE_NEWNET) is not None:  # a privileged process where user namespaces are off
         return problem
     with contextlib.suppress(OSError):
@@ -974,9 +980,8 @@ def _unshare(flags: int) -> str | None:
     return None
 
 
-def _map_own_ids() -> None:
+def _map_own_ids(uid: int, gid: int) -> None:
     """Inside a fresh user namespace, be who we were (not `nobody`) for code that asks."""
-    uid, gid = os.getuid(), os.getgid()
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
         with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as handle:
             handle.write(text)

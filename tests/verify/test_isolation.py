@@ -102,6 +102,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socke
         "hostile-setsid",
         "hostile-floods-output",
         "hostile-maps-memory",
+        "hostile-reaches-server",
         "plain-ones",
     ]
     result = subprocess.run(
@@ -162,6 +163,11 @@ def test_shared_mapping_past_the_cap_fails(hostile_run: dict[str, Any]) -> None:
     row = hostile_run["rows"]["hostile-maps-memory"]
     assert row["outcome"] == "failed"
     assert "exceeded memory cap (1 GiB)" in row["reason"], row
+
+
+def test_server_memory_and_pipes_are_out_of_reach(hostile_run: dict[str, Any]) -> None:
+    row = hostile_run["rows"]["hostile-reaches-server"]
+    assert row["outcome"] == "passed", row
 
 
 def test_killing_the_server_costs_only_the_killer(tmp_path: Path) -> None:
