@@ -295,3 +295,32 @@ def test_python_records_the_torch_that_ran(tmp_path: Path, python: str) -> None:
     records = json.loads((kb / "verified" / f"torch-{version}-cpu.json").read_text(encoding="utf-8"))
     assert records["plain-ones"]["torch"] == version
     assert records["plain-ones"]["outcome"] == "passed"
+
+
+# --------------------------------------------------------------------------- where the kernel refuses
+
+
+def test_network_note_when_the_kernel_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without user or network namespaces (as on some kernels and in some containers) nothing
+    fails: the summary and the JUnit properties say the network was not isolated."""
+    from rich.console import Console
+
+    from lazarus.verify import sandbox
+    from lazarus.verify.pool import SandboxPool
+    from lazarus.verify.report import junit_tree, print_summary
+    from lazarus.verify.results import ValidationRun
+
+    refused = "unshare failed: Operation not permitted"
+    monkeypatch.setattr(sandbox, "_unshare", lambda flags: refused)
+    assert sandbox._unshare_network() == refused
+    pool = SandboxPool(1)
+    pool.server.info = sandbox.ServerInfo(torch="2.13.0", network=f"network not isolated: {refused}")
+    env = pool.environment(["cpu"], [])
+    note = f"network not isolated: {refused} (run untrusted KBs in a container)"
+    assert env.notes == (note,)
+    run = ValidationRun((), ("cpu",), env, (), 0.0)
+    console = Console(record=True, width=200)
+    print_summary(run, console)
+    assert f"note: {note}" in console.export_text()
+    properties = junit_tree(run).getroot().iter("property")
+    assert ("note", note) in [(p.get("name"), p.get("value")) for p in properties]
