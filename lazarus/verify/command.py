@@ -55,7 +55,7 @@ def validate_command(
     devices_for(device)
     if python is not None:
         try:
-            check_interpreter(python)
+            python = check_interpreter(python)
         except SandboxError as exc:
             raise UsageError(f"--python {python}: {exc}") from None
     user_dirs, builtin = kb_folders(kb_dirs)

@@ -136,12 +136,15 @@ class SandboxError(RuntimeError):
 
 
 def check_interpreter(python: str) -> str:
-    """The `major.minor` of a Python that can run the server; SandboxError with one line if it cannot.
+    """The path of a Python that can run the server (a bare name is looked up on PATH);
+    SandboxError with one line if it cannot.
 
     The server is this very module, imported from the running lazarus's package folder (put on
     that interpreter's PYTHONPATH for the server only), so the interpreter needs no lazarus of
     its own, only a Python new enough for it.
     """
+    if os.sep not in python:  # a bare name, such as python3.12: looked up on PATH
+        python = shutil.which(python) or python
     path = Path(python)
     if not path.exists():
         raise SandboxError("no such file")
@@ -171,7 +174,7 @@ def check_interpreter(python: str) -> str:
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
         raise SandboxError(f"Python {shown} cannot import lazarus.verify.sandbox: {lines[-1]}")
-    return shown
+    return python
 
 
 def _server_pythonpath(env: dict[str, str]) -> dict[str, str]:
