@@ -241,13 +241,16 @@ def build_app() -> Any:
             help="Write verified/ records into each entry's KB folder (built-in entries: the installed package's).",
         ),
         kb: list[str] = kb_option,
+        python: str = typer.Option(
+            None, "--python", metavar="PATH", help="Validate under this interpreter's torch (default: this one)."
+        ),
     ) -> None:
         """Run entries' snippets under the installed torch: each error still happens, each fix works."""
 
         def call() -> int:
             from lazarus.verify.command import validate_command
 
-            return validate_command(ids or [], tag, device, jobs, json_path, junit_path, kb, record)
+            return validate_command(ids or [], tag, device, jobs, json_path, junit_path, kb, record, python)
 
         raise typer.Exit(guarded(call))
 

@@ -3,12 +3,15 @@ the summary and write the JSON, JUnit and verification records asked for.
 
 Exit codes, as for the other commands: 0 when every check passed or was skipped, 1 when a check
 failed or no entry has the id or tag asked for, 2 (a `UsageError`, printed by the CLI) for a bad
-option, a sandbox that cannot start, or records that cannot be written.
+option, a sandbox that cannot start, or records that cannot be written; 128 + the signal's number
+when SIGINT or SIGTERM stopped it (what finished is still reported, no record is written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import signal
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,11 @@ from lazarus.kb.load import load_kb
 from lazarus.model import Entry
 from lazarus.settings import check_kb_dirs, kb_folders
 from lazarus.ui.output import err as say_error
-from lazarus.verify.pool import memory_cap_from_env, run_validation
+from lazarus.verify.pool import Interrupted, memory_cap_from_env, run_validation
 from lazarus.verify.record import write_run_records
 from lazarus.verify.report import print_summary, write_json, write_junit
 from lazarus.verify.results import PartResult, ValidationRun
-from lazarus.verify.sandbox import SandboxError
+from lazarus.verify.sandbox import SandboxError, check_interpreter
 from lazarus.verify.select import NoSuchEntry, devices_for, select_entries
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_FOUND = 0, 1, 1
@@ -36,8 +39,12 @@ def validate_command(
     junit_path: str | None,
     kb_dirs: list[str],
     record: bool,
+    python: str | None = None,
 ) -> int:
-    """`lazarus validate`; raises UsageError for what the CLI reports as a usage error (exit 2)."""
+    """`lazarus validate`; raises UsageError for what the CLI reports as a usage error (exit 2).
+
+    `python`: validate under that interpreter's torch (`--python PATH`) instead of this one's.
+    """
     from rich.console import Console
 
     out, err = Console(), Console(stderr=True)
@@ -46,6 +53,11 @@ def validate_command(
         if target and not Path(target).resolve().parent.is_dir():
             raise UsageError(f"{option} {target}: its folder does not exist")
     devices_for(device)
+    if python is not None:
+        try:
+            python = check_interpreter(python)
+        except SandboxError as exc:
+            raise UsageError(f"--python {python}: {exc}") from None
     user_dirs, builtin = kb_folders(kb_dirs)
     loaded = load_kb(user_dirs, builtin)
     if loaded.problems:
@@ -59,14 +71,23 @@ def validate_command(
         say_error(str(exc))
         return EXIT_NOT_FOUND
     try:
-        run = _run_with_progress(entries, device, jobs, memory_cap_from_env(), err)
+        with _sigterm_interrupts():
+            run = _run_with_progress(entries, device, jobs, memory_cap_from_env(), err, python)
     except SandboxError as exc:
         raise UsageError(f"cannot start the sandbox: {exc}") from None
+    except KeyboardInterrupt as exc:  # before the sandbox was up: nothing ran
+        signum = getattr(exc, "signum", signal.SIGINT)
+        say_error(f"interrupted by {signal.Signals(signum).name} before any check ran")
+        return 128 + signum
     print_summary(run, out)
     if json_path:
         write_json(run, json_path)
     if junit_path:
         write_junit(run, junit_path)
+    if run.interrupted:
+        if record:
+            err.print("--record: nothing recorded, the run was interrupted", markup=False, highlight=False)
+        return 128 + signal.Signals[run.interrupted].value
     if record:
         try:
             written = write_run_records(run, user_dirs, builtin)
@@ -78,8 +99,26 @@ def validate_command(
     return EXIT_FAILED if run.failed else EXIT_OK
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run the way Ctrl-C does: the sandbox is stopped and what finished reported."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_with_progress(
-    entries: Sequence[Entry], device: str, jobs: int, memory_cap: int | None, console: Any
+    entries: Sequence[Entry], device: str, jobs: int, memory_cap: int | None, console: Any, python: str | None
 ) -> ValidationRun:
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,4 +138,4 @@ def _run_with_progress(
                 where = escape(f"{result.entry_id} #{result.snippet} [{result.device}] {result.reason}")
                 progress.console.print(f"[red]✗[/] {where}", highlight=False)
 
-        return run_validation(entries, device, jobs, started, finished, memory_cap)
+        return run_validation(entries, device, jobs, started, finished, memory_cap, python)

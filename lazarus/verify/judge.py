@@ -28,6 +28,10 @@ def judge_part(pending: PendingPart, outcome: ChildOutcome) -> PartResult:
         verdict, reason = judge_broken(pending.entry, snippet, outcome, cap)
     else:
         verdict, reason = judge_fixed(outcome, cap)
+    if outcome.output_truncated:
+        limit = pending.job.output_cap
+        said = f"output truncated at {format_bytes(limit)}" if limit else "output truncated"
+        reason = f"{reason}; {said}" if reason else said
     details = failure_details(outcome) if verdict == "failed" else ""
     return PartResult(
         entry_id=pending.entry.id,
@@ -116,6 +120,8 @@ def abnormal_reason(part: str, outcome: ChildOutcome) -> str:
     """Why a child that timed out or crashed did not report, e.g. `fixed crashed: killed by signal SIGSEGV`."""
     if outcome.status == "timeout":
         return f"{part} {outcome.detail}" if outcome.detail else f"{part} timed out"
+    if outcome.signal == "SIGXFSZ":
+        return f"{part} crashed: wrote past the output and file size limit (killed by signal SIGXFSZ)"
     if outcome.signal:
         hint = " (out of memory?)" if outcome.signal == "SIGKILL" else ""
         return f"{part} crashed: killed by signal {outcome.signal}{hint}"

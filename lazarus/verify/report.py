@@ -40,6 +40,8 @@ def junit_tree(run: ValidationRun) -> ET.ElementTree[ET.Element]:
     )
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="torch", value=run.environment.torch)
+    for note in run_notes(run):
+        ET.SubElement(properties, "property", name="note", value=note)
     for case in cases:
         suite.append(_testcase(case))
     return ET.ElementTree(suites)
@@ -136,11 +138,21 @@ def print_summary(run: ValidationRun, console: Any) -> None:
             console.print(_last_lines(part.details, 15), markup=False, highlight=False, style="dim")
     counts = run.counts()
     entries = len(run.entries)
+    for note in run_notes(run):
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(
         f"{entries} entries, {len(run.parts)} checks: {counts['passed']} passed, "
         f"{counts['failed']} failed, {counts['skipped']} skipped in {run.duration:.1f} s",
         highlight=False,
     )
+
+
+def run_notes(run: ValidationRun) -> list[str]:
+    """What a reader of the results must know beside them: an interruption, what was not contained."""
+    notes = list(run.environment.notes)
+    if run.interrupted:
+        notes.append(f"interrupted by {run.interrupted}: only the checks listed ran")
+    return notes
 
 
 def _last_lines(text: str, count: int) -> str:

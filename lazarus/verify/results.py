@@ -88,6 +88,10 @@ class Environment:
     cuda_available: bool = False
     gpu: str | None = None
     cuda_problem: str = ""
+    # The modules the sandbox's interpreter can find among those snippets require (None: not asked).
+    found_modules: frozenset[str] | None = None
+    # What the sandbox could not contain here, for the summary (e.g. the network).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class ValidationRun:
     environment: Environment
     parts: tuple[PartResult, ...]
     duration: float
+    # Set when the run was stopped (SIGINT, SIGTERM) before every check ran: the signal's name.
+    interrupted: str = ""
 
     @property
     def failed(self) -> bool:

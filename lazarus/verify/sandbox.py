@@ -2,11 +2,16 @@
 
 `python -m lazarus.verify.sandbox` is the server. It imports torch (and numpy when present) once, then
 reads JSON requests, one per line, on stdin and answers each with one JSON line on stdout. For
-each job it forks a child that gets its own process group, temporary directory, memory cap and
-captured output, runs the code with a global `device`, and reports what happened over a pipe.
+each job it forks a child that gets its own process group, job folder (working folder, HOME and
+TMPDIR), network namespace where the kernel allows one, limits on memory, address space, output
+and processes, runs the code with a global `device`, and reports what happened over a pipe.
 The server keeps up to N children running at once (`-j N`), enforces each one's timeout, kills
 each child's whole process group when it ends and reads its wait status, so a hang, a segfault
-or an `os._exit` only ever ends that one child.
+or an `os._exit` only ever ends that one child. The server is a child subreaper: a process a
+snippet left behind in a session of its own comes back to it and is killed too.
+
+None of this is a security boundary: a snippet runs as the user who runs the validator, and can
+do what that user can do outside its job folder (docs/validator.md says what is contained).
 
 CUDA is never touched in the server, only in children: a CUDA context does not survive fork.
 
@@ -28,13 +33,19 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lazarus.signals import signal_name
 
 DEFAULT_MEMORY_CAP = 4 * 1024**3
+# Output (stdout and stderr together) and any one file a part writes: RLIMIT_FSIZE.
+DEFAULT_OUTPUT_CAP = 64 * 1024**2
+# Processes and threads of one part, where the kernel counts them per part (a user namespace).
+DEFAULT_MAX_PROCESSES = 1024
+# The oldest Python that can run this module as the server (the project's own floor).
+MIN_PYTHON = (3, 10)
 OUTPUT_TAIL_CHARS = 2000
 TRACEBACK_TAIL_CHARS = 3000
 MESSAGE_CHARS = 4000
@@ -57,7 +68,8 @@ class Job:
     timeout: float = 30.0
     memory_cap: int | None = DEFAULT_MEMORY_CAP
     name: str = "snippet"
-    kind: str = "code"  # "code" runs `code`; "probe" reports CUDA facts instead
+    kind: str = "code"  # "code" runs `code`; "probe" reports CUDA facts; "find" looks for modules
+    output_cap: int | None = DEFAULT_OUTPUT_CAP
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,9 @@ class ChildOutcome:
     output: str = ""
     value: dict[str, Any] | None = None
     detail: str = ""
+    output_truncated: bool = False
+    # The server died while this job was in flight (the job itself may or may not have killed it).
+    server_lost: bool = False
 
     @property
     def memory_error(self) -> bool:
@@ -89,7 +104,8 @@ class ChildOutcome:
             return False
         if "MemoryError" in self.exc_mro or "OutOfMemoryError" in self.exc_mro:
             return True
-        return "can't allocate memory" in self.message
+        # torch's allocator, and mmap's OSError(ENOMEM) under the address-space cap.
+        return "can't allocate memory" in self.message or "Cannot allocate memory" in self.message
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChildOutcome:
@@ -107,6 +123,9 @@ class ServerInfo:
     numpy: str | None = None
     pid: int = 0
     error: str | None = None
+    python: str = ""
+    # Why snippets can reach the network here (the kernel refused a network namespace), or "".
+    network: str = ""
 
 
 # --------------------------------------------------------------------------- client side
@@ -114,6 +133,58 @@ class ServerInfo:
 
 class SandboxError(RuntimeError):
     """The server could not be started."""
+
+
+def check_interpreter(python: str) -> str:
+    """The path of a Python that can run the server (a bare name is looked up on PATH);
+    SandboxError with one line if it cannot.
+
+    The server is this very module, imported from the running lazarus's package folder (put on
+    that interpreter's PYTHONPATH for the server only), so the interpreter needs no lazarus of
+    its own, only a Python new enough for it.
+    """
+    if os.sep not in python:  # a bare name, such as python3.12: looked up on PATH
+        python = shutil.which(python) or python
+    path = Path(python)
+    if not path.exists():
+        raise SandboxError("no such file")
+    if path.is_dir() or not os.access(path, os.X_OK):
+        raise SandboxError("not an executable file")
+    code = "import sys; print(*sys.version_info[:2], flush=True); import lazarus.verify.sandbox"
+    try:
+        done = subprocess.run(
+            [python, "-c", code],
+            env=_server_pythonpath(dict(os.environ)),
+            cwd="/",
+            capture_output=True,
+            timeout=SERVER_START_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SandboxError(f"cannot run it as Python: {exc}") from None
+    words = done.stdout.decode("utf-8", "replace").split()
+    try:
+        version = (int(words[0]), int(words[1]))
+    except (IndexError, ValueError):
+        raise SandboxError(f"cannot run it as Python (exit status {done.returncode})") from None
+    shown = f"{version[0]}.{version[1]}"
+    if version < MIN_PYTHON:
+        floor = ".".join(map(str, MIN_PYTHON))
+        raise SandboxError(f"Python {shown} cannot run the sandbox (lazarus needs {floor} or newer)")
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        raise SandboxError(f"Python {shown} cannot import lazarus.verify.sandbox: {lines[-1]}")
+    return python
+
+
+def _server_pythonpath(env: dict[str, str]) -> dict[str, str]:
+    """The running lazarus's package folder first on PYTHONPATH; the server takes it off again."""
+    package_parent = str(Path(__file__).resolve().parent.parent.parent)
+    original = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, original) if p)
+    env["LAZARUS_SANDBOX_ADDED_PATH"] = package_parent
+    env["LAZARUS_SANDBOX_PYTHONPATH"] = original
+    return env
 
 
 class SandboxServer:
@@ -124,8 +195,9 @@ class SandboxServer:
     the next `submit` starts a new server.
     """
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, python: str | None = None) -> None:
         self.slots = max(1, slots)
+        self.python = python or sys.executable
         self.proc: subprocess.Popen[bytes] | None = None
         self.info = ServerInfo()
         self._buffer = b""
@@ -140,14 +212,28 @@ class SandboxServer:
 
     def start(self) -> ServerInfo:
         """Launch the server and wait for its hello, sent once torch is imported."""
+        try:
+            return self._start()
+        except BaseException:  # Ctrl-C while torch imports: leave no server and no folder behind
+            self.close()
+            raise
+
+    def _start(self) -> ServerInfo:
         self._base = tempfile.mkdtemp(prefix="lazarus-sandbox-")
+        # The server starts in a folder of its own; it takes that folder off its import path and
+        # leaves it, so nothing a job writes next to its own folder is ever imported by the server.
+        server_dir = Path(self._base) / "server"
+        server_dir.mkdir()
+        (Path(self._base) / "jobs").mkdir()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lazarus.verify.sandbox"],
+            [self.python, "-m", "lazarus.verify.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=self._base,
+            cwd=server_dir,
             env=self._environment(),
+            # Ctrl-C on a terminal reaches the validator, which stops the server in order.
+            start_new_session=True,
         )
         line = self._read_line(time.monotonic() + SERVER_START_TIMEOUT_S)
         if line is None:
@@ -160,6 +246,8 @@ class SandboxServer:
             numpy=hello.get("numpy"),
             pid=hello.get("pid", 0),
             error=hello.get("error"),
+            python=hello.get("python", ""),
+            network=hello.get("network", ""),
         )
         if self.info.error:
             self.close()
@@ -167,13 +255,11 @@ class SandboxServer:
         return self.info
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
+        env = _server_pythonpath(dict(os.environ))
         # N children side by side must not each start one OpenMP thread per core.
         if "OMP_NUM_THREADS" not in env:
             env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.slots))
-        env["LAZARUS_SANDBOX_BASE"] = self._base or ""
+        env["LAZARUS_SANDBOX_BASE"] = str(Path(self._base or tempfile.gettempdir()) / "jobs")
         env["LAZARUS_SANDBOX_SLOTS"] = str(self.slots)
         return env
 
@@ -236,7 +322,7 @@ class SandboxServer:
         return max(oldest + longest * queued_rounds, time.monotonic()) + SERVER_GRACE_S
 
     def _lose_all(self, why: str) -> list[tuple[int, ChildOutcome]]:
-        lost = [(job_id, ChildOutcome(status="crashed", detail=why)) for job_id in self._in_flight]
+        lost = [(job_id, ChildOutcome(status="crashed", detail=why, server_lost=True)) for job_id in self._in_flight]
         self._in_flight.clear()
         self.close()
         return lost
@@ -322,6 +408,16 @@ _running: dict[int, Running] = {}
 # Children that have reported and are exiting, still to be reaped.
 _exiting: set[int] = set()
 _learning = True
+# Whether children may unshare the network (the server tried once, in a throwaway child).
+_network_ok = False
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+SIOCSIFFLAGS = 0x8914
+IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
 
 
 def serve() -> int:
@@ -336,7 +432,17 @@ def serve() -> int:
     os.close(devnull)
     signal.signal(signal.SIGTERM, _stop_server)
     signal.signal(signal.SIGINT, _stop_server)
-    _reply(protocol_out, _hello())
+    _leave_the_import_path()
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable: a snippet (the same user) cannot ptrace the server or open its /proc/PID/fd
+    # and /proc/PID/mem to write answers or code into it. Each child makes itself dumpable again.
+    _prctl(PR_SET_DUMPABLE, 0)
+    global _network_ok
+    network_problem = _probe_network_isolation()
+    _network_ok = network_problem is None
+    hello = _hello()
+    hello["network"] = "" if network_problem is None else f"network not isolated: {network_problem}"
+    _reply(protocol_out, hello)
     _freeze_heap()
     base = Path(os.environ.get("LAZARUS_SANDBOX_BASE") or tempfile.gettempdir())
     slots = max(1, int(os.environ.get("LAZARUS_SANDBOX_SLOTS", "1") or 1))
@@ -366,7 +472,27 @@ def serve() -> int:
         _kill_group(child.pid)
         _exiting.add(child.pid)
     _reap_exiting(block=True)
+    _sweep_strays(final=True)
     return 0
+
+
+def _leave_the_import_path() -> None:
+    """Take the server's own folder and the PYTHONPATH entry the client added off sys.path, give
+    children the user's PYTHONPATH back, and leave the folder: the import path then holds no
+    folder a job can write next to (a `../../tabnanny.py` stays the job's own business)."""
+    cwd = os.getcwd()
+    added = os.environ.pop("LAZARUS_SANDBOX_ADDED_PATH", "")
+    original = os.environ.pop("LAZARUS_SANDBOX_PYTHONPATH", None)
+    path = [p for p in sys.path if p not in ("", ".", cwd)]
+    if added in path:
+        path.remove(added)  # the first one only: the same folder may be on the path for its own sake
+    sys.path[:] = path
+    if original is not None:
+        if original:
+            os.environ["PYTHONPATH"] = original
+        else:
+            os.environ.pop("PYTHONPATH", None)
+    os.chdir("/")
 
 
 def _reply(fd: int, data: dict[str, Any]) -> None:
@@ -386,7 +512,33 @@ def _hello() -> dict[str, Any]:
 
         numpy_version = numpy.__version__
     # torch.version.cuda is a build constant; reading it does not initialise CUDA.
-    return {"torch": torch.__version__, "cuda": torch.version.cuda, "numpy": numpy_version, "pid": os.getpid()}
+    return {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "numpy": numpy_version,
+        "pid": os.getpid(),
+        "python": ".".join(map(str, sys.version_info[:3])),
+    }
+
+
+def _probe_network_isolation() -> str | None:
+    """Whether a child can get a network namespace of its own: None if so, else why not."""
+    if not sys.platform.startswith("linux"):
+        return f"no network namespaces on {sys.platform}"
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            problem = _unshare_network()
+            os.write(write_fd, (problem or "").encode()[:4000])
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        answer = pipe.read().decode("utf-8", "replace")
+    os.waitpid(pid, 0)
+    return answer or None
 
 
 def _wait(protocol_in: int | None) -> list[int]:
@@ -427,6 +579,7 @@ def _finish_children(ready: list[int], protocol_out: int) -> None:
         _reply(protocol_out, {"id": child.request_id, "outcome": asdict(outcome)})
         learned += imported
     _reap_exiting()
+    _sweep_strays()
     learn_imports(learned)
 
 
@@ -457,11 +610,54 @@ def _reap_exiting(block: bool = False) -> None:
             _exiting.discard(pid)
 
 
+def _sweep_strays(final: bool = False) -> None:
+    """Kill what jobs left behind: processes that came back to the server (a child subreaper)
+    when their parent died. One still in the process group of a running child is that child's
+    and stays (it dies with its group); any other, such as one a snippet started with `setsid`,
+    is killed. `final`: every one. Killing one hands its own children to the server, hence the
+    rounds."""
+    for _ in range(100):
+        groups = set() if final else set(_running)
+        strays = [
+            pid
+            for pid in _server_children()
+            if pid not in _running and pid not in _exiting and (final or _process_group(pid) not in groups)
+        ]
+        if not strays:
+            return
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in strays:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _server_children() -> list[int]:
+    children: list[int] = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return children
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/self/task/{task}/children") as handle:
+            children += [int(pid) for pid in handle.read().split()]
+    return children
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 def start_child(request_id: int, job: Job, base: Path) -> Running:
     """Fork a child for the job; the server goes on at once."""
     job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=base))
     workdir = job_dir / "work"
-    workdir.mkdir()
+    for folder in (workdir, job_dir / "home", job_dir / "tmp"):
+        folder.mkdir()
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
     pid = os.fork()
@@ -486,6 +682,7 @@ def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[Chil
     # Whatever the child started (DataLoader workers, subprocesses) ends with it.
     _kill_group(child.pid)
     output = _tail(child.job_dir / "output.txt", OUTPUT_TAIL_CHARS)
+    truncated = bool(child.job.output_cap) and _size(child.job_dir / "output.txt") >= (child.job.output_cap or 0)
     shutil.rmtree(child.job_dir, ignore_errors=True)
     report = _parse_report(b"".join(child.chunks))
     imported = report.pop("imported", [])
@@ -494,7 +691,17 @@ def end_child(child: Running, status: int | None, timed_out: bool) -> tuple[Chil
     ended = report.pop("ended", None)
     if isinstance(ended, float) and child.started <= ended <= time.monotonic():
         duration = ended - child.started
-    return _describe(report, status, timed_out, duration, output, child.job.timeout), imported
+    outcome = _describe(report, status, timed_out, duration, output, child.job.timeout)
+    if truncated or outcome.signal == "SIGXFSZ":
+        outcome = replace(outcome, output_truncated=True)
+    return outcome, imported
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def learn_imports(names: list[str]) -> None:
@@ -592,6 +799,10 @@ def _freeze_heap() -> None:
 def _stop_server(signum: int, frame: object) -> None:
     for child in list(_running.values()):
         _kill_group(child.pid)
+        _exiting.add(child.pid)
+    with contextlib.suppress(Exception):
+        _reap_exiting(block=True)
+        _sweep_strays(final=True)
     os._exit(128 + signum)
 
 
@@ -619,9 +830,11 @@ def _drain(fd: int) -> list[bytes]:
 
 
 def _kill_group(pid: int) -> None:
-    """Kill the child and anything it started."""
+    """Kill the child and anything it started (the child itself too, should it have left its group)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _parse_report(raw: bytes) -> dict[str, Any]:
@@ -671,15 +884,18 @@ def _tail(path: Path, limit: int) -> str:
 
 def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
     """Runs in the forked child: isolate, run, report, and leave without cleanup."""
+    server = os.getppid()
     os.setpgid(0, 0)
-    _die_with_parent()
+    _prctl(PR_SET_DUMPABLE, 1)  # its own /proc files (uid_map) are its own again
+    # First, while this process has one thread: a user namespace cannot be entered with more.
+    own_user_namespace = _network_ok and _unshare_network() is None
+    _die_with_parent(server)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for fd in _PROTOCOL_FDS + [fd for sibling in _running.values() for fd in sibling.fds()]:
         with contextlib.suppress(OSError):
             os.close(fd)
-    os.chdir(workdir)
-    tempfile.tempdir = str(job_dir)
+    _own_folders(job_dir, workdir)
     out_fd = os.open(job_dir / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
@@ -687,9 +903,16 @@ def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
     import faulthandler
 
     faulthandler.enable(file=sys.stderr)
-    _limit_memory(job.memory_cap)
+    _limit_output(job.output_cap)
+    _limit_processes(own_user_namespace)
+    _limit_memory(job.memory_cap, address_space=job.device == "cpu")
     already = set(sys.modules)
-    report = _probe() if job.kind == "probe" else _execute(job, job_dir)
+    if job.kind == "probe":
+        report = _probe()
+    elif job.kind == "find":
+        report = _find_modules(job.code.split())
+    else:
+        report = _execute(job, job_dir)
     report["imported"] = sorted(name for name in set(sys.modules) - already if name != "__main__")
     report["ended"] = time.monotonic()
     for stream in (sys.stdout, sys.stderr):
@@ -701,42 +924,141 @@ def _child(job: Job, job_dir: Path, workdir: Path, report_fd: int) -> None:
     os._exit(0)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this child if the server dies, so no snippet outlives its supervisor."""
+def _prctl(option: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
     except (OSError, AttributeError):
-        pass
+        return False
 
 
-def _limit_memory(cap: int | None) -> None:
-    """Cap private writable memory at the current use plus `cap` bytes.
+def _die_with_parent(server: int) -> None:
+    """Ask Linux to kill this child if the server dies, so no snippet outlives its supervisor;
+    if the server died before the request took hold, leave at once."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server:
+        os._exit(70)
 
-    RLIMIT_DATA rather than RLIMIT_AS: CUDA reserves huge address ranges it never touches, which an
-    address-space cap would refuse, while RLIMIT_DATA only counts memory that can be written.
+
+def _unshare_network() -> str | None:
+    """Move this process into a network namespace of its own (inside a user namespace of its own
+    when it is not privileged), with only a loopback device: nothing outside is reachable, and
+    127.0.0.1 is this part's own. None when done, else the reason it was refused."""
+    if not sys.platform.startswith("linux"):
+        return f"no network namespaces on {sys.platform}"
+    uid, gid = os.getuid(), os.getgid()  # before: inside, until mapped, they read as `nobody`
+    problem = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    if problem is None:
+        _map_own_ids(uid, gid)
+    elif _unshare(CLONE_NEWNET) is not None:  # a privileged process where user namespaces are off
+        return problem
+    with contextlib.suppress(OSError):
+        import fcntl
+        import socket
+        import struct
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", IFF_UP_LOOPBACK_RUNNING, b""))
+    return None
+
+
+def _unshare(flags: int) -> str | None:
+    unshare = getattr(os, "unshare", None)  # Python 3.12
+    try:
+        if unshare is not None:
+            unshare(flags)
+            return None
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if int(libc.unshare(flags)) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, os.strerror(number))
+    except (OSError, AttributeError) as exc:
+        return f"unshare failed: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+def _map_own_ids(uid: int, gid: int) -> None:
+    """Inside a fresh user namespace, be who we were (not `nobody`) for code that asks."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as handle:
+            handle.write(text)
+
+
+def _own_folders(job_dir: Path, workdir: Path) -> None:
+    """An empty working folder, and HOME, TMPDIR and the XDG folders inside the job folder."""
+    os.chdir(workdir)
+    home, tmp = job_dir / "home", job_dir / "tmp"
+    os.environ["HOME"] = str(home)
+    os.environ["TMPDIR"] = str(tmp)
+    xdg = (("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"))
+    for variable, folder in xdg:
+        os.environ[variable] = str(home / folder)
+    os.environ.pop("XDG_RUNTIME_DIR", None)
+    tempfile.tempdir = str(tmp)
+
+
+def _limit_output(cap: int | None) -> None:
+    """No file (the captured output included) may grow past `cap`: the write that would is
+    killed by SIGXFSZ, which the server reports as output truncated. No core files either."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if not cap:
+        return
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: a flood would go on
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+
+def _limit_processes(own_user_namespace: bool) -> None:
+    """Bound processes and threads, where the kernel counts them for this part alone: in a user
+    namespace of its own and not as root (root is exempt). Elsewhere RLIMIT_NPROC counts every
+    process of the user on the machine, which no per-part number can mean."""
+    if not own_user_namespace or os.geteuid() == 0:
+        return
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (DEFAULT_MAX_PROCESSES, DEFAULT_MAX_PROCESSES))
+
+
+def _limit_memory(cap: int | None, address_space: bool = False) -> None:
+    """Cap private writable memory at the current use plus `cap` bytes, and on CPU the address
+    space too, at its current size plus `cap` plus room for threads' arenas and stacks.
+
+    RLIMIT_DATA does not count shared mappings (an `mmap.mmap(-1, n)`), RLIMIT_AS does; but CUDA
+    reserves huge address ranges it never touches, which an address-space cap would refuse, so
+    a CUDA part has only RLIMIT_DATA.
     """
     if not cap:
         return
     import resource
 
-    used = _vm_data_bytes()
-    if used is None:
-        return
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_DATA, (used + cap, used + cap))
+    data = _vm_bytes("VmData")
+    if data is not None:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_DATA, (data + cap, data + cap))
+    size = _vm_bytes("VmSize")
+    if address_space and size is not None:
+        room = 1024**3 + 128 * 1024**2 * (os.cpu_count() or 1)
+        # The soft limit only: entries about RLIMIT_AS errors set their own, hard limit unlimited.
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (size + cap + room, hard))
 
 
-def _vm_data_bytes() -> int | None:
+def _vm_bytes(field_name: str) -> int | None:
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
-                if line.startswith("VmData:"):
+                if line.startswith(field_name + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
@@ -815,6 +1137,18 @@ def _probe() -> dict[str, Any]:
         info["error"] = f"{type(exc).__name__}: {exc}"
         info["available"] = False
     return {"status": "ok", "value": info}
+
+
+def _find_modules(names: list[str]) -> dict[str, Any]:
+    """Which of these modules this interpreter can find (without importing them)."""
+    import importlib.util
+
+    found = []
+    for name in names:
+        with contextlib.suppress(ImportError, ValueError):
+            if importlib.util.find_spec(name) is not None:
+                found.append(name)
+    return {"status": "ok", "value": {"found": found}}
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def skip_reason(snippet: Snippet, device: str, env: Environment) -> str | None:
     if snippet.torch and not version_allows(snippet.torch, env.torch):
         return f"claim holds for torch {snippet.torch}; installed {public_version(env.torch)}"
     for module in snippet.requires:
-        if not module_available(module):
+        found = module in env.found_modules if env.found_modules is not None else module_available(module)
+        if not found:
             return f"requires {module}, not installed"
     return None
 
