@@ -19,7 +19,7 @@ import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, overload
 
 from lazarus.model import Entry, EnvCheck, KBProblem
 from lazarus.query.normalize import normalize, tokens
@@ -324,10 +324,18 @@ def folder_pieces(directory: Path, builtin: bool) -> list[FileCache]:
     key = f"{__version__}:{FORMAT}:{'builtin' if builtin else 'user'}:{directory}:{directory.resolve()}"
     path = cache_dir() / f"folder-{zlib.crc32(key.encode()):08x}.pickle"
     cached = _read_cache(path)
-    known = cached.files if isinstance(cached, FolderCache) and cached.key == key else {}
+    known = (
+        cached.files if isinstance(cached, FolderCache) and cached.key == key and isinstance(cached.files, dict) else {}
+    )
     paths = list(entry_files(directory))
     stamps = [_stamp(p) for p in paths]
-    stale = [p for p, stamp in zip(paths, stamps, strict=True) if not _fresh(known.get(str(p)), stamp)]
+    # A signature found slow is timed again on each rebuild: a verdict made on a busy machine must
+    # not outlive the load that caused it. Fast verdicts, nearly all of them, are kept.
+    stale = [
+        p
+        for p, stamp in zip(paths, stamps, strict=True)
+        if not _fresh(cached_file := known.get(str(p)), str(p), stamp) or cached_file.verdict.slow
+    ]
     loaded = dict(zip(map(str, stale), load_files(stale, builtin=builtin, timed=not builtin), strict=True))
     files: dict[str, FileCache] = {}
     for p, stamp in zip(paths, stamps, strict=True):
@@ -342,8 +350,17 @@ def folder_pieces(directory: Path, builtin: bool) -> list[FileCache]:
     return list(files.values())
 
 
-def _fresh(cached: object, stamp: tuple[int, int, int, int]) -> bool:
-    return isinstance(cached, FileCache) and cached.stamp == stamp
+def _fresh(cached: FileCache | None, where: str, stamp: tuple[int, int, int, int]) -> TypeGuard[FileCache]:
+    """Whether a cached file is the file now there, and well formed (else it is made anew)."""
+    from lazarus.kb.load import FileVerdict
+
+    return (
+        isinstance(cached, FileCache)
+        and cached.stamp == stamp
+        and isinstance(cached.verdict, FileVerdict)
+        and cached.verdict.path == where
+        and (cached.piece is None if cached.verdict.entry_id is None else isinstance(cached.piece, Piece))
+    )
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:
