@@ -53,51 +53,104 @@ class LoadResult(NamedTuple):
     problems: tuple[KBProblem, ...]
 
 
+class FileVerdict(NamedTuple):
+    """What loading one entry file concluded, apart from the entry itself; plain data, so that the
+    query index can cache it per file and skip unchanged files (the timing above all)."""
+
+    path: str
+    entry_id: str | None  # None when the file holds no valid entry
+    problems: tuple[KBProblem, ...]
+    slow: tuple[KBProblem, ...] = ()  # its signatures that took too long (when they were timed)
+
+
 def load_kb(dirs: Iterable[Path], builtin: Path | None = None, time_builtin: bool = False) -> LoadResult:
     """Load user folders then the built-in KB; a user entry replaces a built-in one of the same id.
 
     The signatures of a user's folder are also timed on adversarial texts (a pattern can
     backtrack for ever in ways no static rule sees); the built-in KB's only when asked
     (`kb check`, and its tests)."""
-    problems: list[KBProblem] = []
-    by_id: dict[str, Entry] = {}
+    sources = kb_sources(dirs, builtin)
+    loaded: list[list[tuple[Entry | None, FileVerdict]] | None] = [
+        load_files(list(entry_files(d)), builtin=b, timed=not b or time_builtin) if d.is_dir() else None
+        for d, b in sources
+    ]
+    chosen, problems = choose_entries(
+        [(d, None if files is None else [v for _, v in files]) for (d, _), files in zip(sources, loaded, strict=True)]
+    )
+    entries = [entry for folder, position in chosen if (entry := _entry_at(loaded[folder], position)) is not None]
+    return LoadResult(tuple(entries), tuple(problems))
+
+
+def _entry_at(files: list[tuple[Entry | None, FileVerdict]] | None, position: int) -> Entry | None:
+    return files[position][0] if files is not None else None
+
+
+def kb_sources(dirs: Iterable[Path], builtin: Path | None) -> list[tuple[Path, bool]]:
+    """The folders in lookup order (the user's, then the built-in KB), each with whether it is built in."""
     sources: list[tuple[Path, bool]] = [(Path(d), False) for d in dirs]
     if builtin is not None:
         sources.append((builtin, True))
-    for directory, is_builtin in sources:
-        if not directory.is_dir():
+    return sources
+
+
+def load_files(paths: list[Path], builtin: bool, timed: bool) -> list[tuple[Entry | None, FileVerdict]]:
+    """Load entry files of one folder, each on its own; with `timed`, their signatures are timed
+    on adversarial texts, all in one child process, and each file's verdict kept with it."""
+    loaded = [(path, *load_entry_file(path, builtin=builtin)) for path in paths]
+    valid = [entry for _, entry, _ in loaded if entry is not None]
+    verdicts = iter(signature_verdicts(valid) if timed else [() for _ in valid])
+    return [
+        (entry, FileVerdict(str(path), entry.id if entry else None, tuple(problems), next(verdicts) if entry else ()))
+        for path, entry, problems in loaded
+    ]
+
+
+def signature_verdicts(entries: list[Entry]) -> list[tuple[KBProblem, ...]]:
+    """For each entry, its signatures that take too long on an adversarial text (none: empty)."""
+    from lazarus.regex.safety import slow_patterns
+
+    owners = [(k, n) for k, entry in enumerate(entries) for n in range(len(entry.signatures))]
+    verdicts: list[list[KBProblem]] = [[] for _ in entries]
+    if owners:
+        slow = slow_patterns([entries[k].signatures[n] for k, n in owners])
+        for i, why in sorted(slow.items()):
+            k, n = owners[i]
+            verdicts[k].append(KBProblem(entries[k].path, f"signatures[{n}]", why))
+    return [tuple(v) for v in verdicts]
+
+
+def choose_entries(
+    folders: list[tuple[Path, list[FileVerdict] | None]],
+) -> tuple[list[tuple[int, int]], list[KBProblem]]:
+    """Which files' entries the KB holds, as (folder number, file number) in lookup order, and every
+    problem in the order `kb check` lists them. A folder is None when it does not exist. Within a
+    folder the first file of an id wins (the others are duplicates), an entry with a slow signature
+    is refused, and across folders the first folder wins: a user entry replaces a built-in one."""
+    problems: list[KBProblem] = []
+    chosen: dict[str, tuple[int, int]] = {}
+    for folder, (directory, files) in enumerate(folders):
+        if files is None:
             problems.append(KBProblem(str(directory), "", "no such KB folder"))
             continue
         seen_here: dict[str, str] = {}
-        loaded: list[Entry] = []
-        for path in entry_files(directory):
-            entry, file_problems = load_entry_file(path, builtin=is_builtin)
-            problems += file_problems
-            if entry is None:
+        kept: list[int] = []
+        for position, verdict in enumerate(files):
+            problems += verdict.problems
+            if verdict.entry_id is None:
                 continue
-            if entry.id in seen_here:
-                problems.append(KBProblem(str(path), "id", f"duplicate id {entry.id!r}, also in {seen_here[entry.id]}"))
+            if verdict.entry_id in seen_here:
+                also = seen_here[verdict.entry_id]
+                problems.append(KBProblem(verdict.path, "id", f"duplicate id {verdict.entry_id!r}, also in {also}"))
                 continue
-            seen_here[entry.id] = str(path)
-            loaded.append(entry)
-        if not is_builtin or time_builtin:
-            loaded, slow = _without_slow_signatures(loaded)
-            problems += slow
-        for entry in loaded:
-            by_id.setdefault(entry.id, entry)
-    return LoadResult(tuple(by_id.values()), tuple(problems))
-
-
-def _without_slow_signatures(entries: list[Entry]) -> tuple[list[Entry], list[KBProblem]]:
-    from lazarus.regex.safety import slow_patterns
-
-    owners = [(entry, n) for entry in entries for n in range(len(entry.signatures))]
-    if not owners:
-        return entries, []
-    slow = slow_patterns([entry.signatures[n] for entry, n in owners])
-    problems = [KBProblem(owners[i][0].path, f"signatures[{owners[i][1]}]", why) for i, why in slow.items()]
-    refused = {owners[i][0].id for i in slow}
-    return [e for e in entries if e.id not in refused], problems
+            seen_here[verdict.entry_id] = verdict.path
+            kept.append(position)
+        for position in kept:
+            problems += files[position].slow
+        for position in kept:
+            entry_id = files[position].entry_id
+            if not files[position].slow and entry_id is not None:
+                chosen.setdefault(entry_id, (folder, position))
+    return list(chosen.values()), problems
 
 
 def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, list[KBProblem]]:
