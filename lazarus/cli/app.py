@@ -62,6 +62,12 @@ input); 130 interrupted. `lazarus run` exits with the command's own code.""",
 \b
   lazarus run -- python train.py --lr 3e-4
   lazarus run --json -- python train.py > diagnosis.json""",
+    "env": """Examples:
+
+\b
+  lazarus env
+  lazarus env --python ~/venvs/train/bin/python --json
+  python -m torch.utils.collect_env | lazarus env --report -""",
     "validate": """Examples:
 
 \b
@@ -176,7 +182,7 @@ def build_app() -> Any:
         """List the entries with a tag: a topic (nan, dataloader) or a seed section (8502, 1.3)."""
         raise typer.Exit(guarded(run_list, name, as_json, lang, kb))
 
-    @app.command()
+    @app.command(epilog=EXAMPLES["env"])
     def env(
         python: str = typer.Option(
             None, "--python", metavar="PATH", help="Check this interpreter's environment (default: the one with torch)."
@@ -191,10 +197,7 @@ def build_app() -> Any:
         lang: str = lang_option,
         kb: list[str] = kb_option,
     ) -> None:
-        """Check the environment torch runs in: builds, GPU, driver, versions (like flutter doctor).
-
-        Examples: lazarus env · lazarus env --python ~/venvs/train/bin/python · lazarus env --report env.txt
-        """
+        """Check the environment torch runs in: builds, GPU, driver, versions (like flutter doctor)."""
         raise typer.Exit(guarded(run_env, python, report, as_json, lang, kb))
 
     @app.command()

@@ -43,11 +43,11 @@ def clean_query(words: list[str]) -> str:
 def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str, label: str, full: bool = False) -> int:
     from lazarus.i18n import say
     from lazarus.query.match import confident
-    from lazarus.ui.environment import finding_json
-    from lazarus.ui.render import dumps, error_json, match_json
 
     if as_json:
+        from lazarus.ui.environment import finding_json
         from lazarus.ui.output import proof, statuses
+        from lazarus.ui.render import dumps, error_json, match_json
 
         status = statuses(index, diagnosis, lang)
         payload: dict[str, Any] = {
@@ -71,8 +71,6 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
         from lazarus.ui.output import write_matches
 
         write_matches(index, diagnosis, lang, sys.stdout, full, paged=True)
-    from lazarus.query.match import confident
-
     return EXIT_OK if confident(diagnosis.matches) else EXIT_NO_MATCH
 
 
@@ -115,29 +113,18 @@ def run_diagnose(
     color: str | None = None,
 ) -> int:
     from lazarus.query.pipeline import diagnose
-    from lazarus.query.read import read_log
 
     check_output_options(limit, color)
     lang = check_lang(lang)
-    if source in (None, "-"):
-        if sys.stdin.isatty():
-            import io
+    if source in (None, "-") and sys.stdin.isatty():
+        import io
 
-            from lazarus.cli.paste import read_paste
+        from lazarus.cli.paste import read_paste
+        from lazarus.query.read import read_log
 
-            text, warnings = read_log(io.BytesIO(read_paste(lang)), "<stdin>")
-        else:
-            text, warnings = read_log(sys.stdin.buffer, "<stdin>")  # an InputError is a UsageError
+        text, warnings = read_log(io.BytesIO(read_paste(lang)), "<stdin>")
     else:
-        try:
-            with open(source, "rb") as handle:
-                text, warnings = read_log(handle, source)
-        except IsADirectoryError:
-            raise UsageError(f"{source}: is a folder, not a log file") from None
-        except FileNotFoundError:
-            raise UsageError(f"{source}: no such file") from None
-        except PermissionError:
-            raise UsageError(f"{source}: permission denied") from None
+        text, warnings = read_source(source or "-")  # an InputError is a UsageError
     for warning in warnings:
         err(warning)
     index = kb_index(kb, lang)

@@ -213,14 +213,20 @@ def status_line(records: Iterable[Record], lang: str = "en") -> str:
 def display_order(records: Iterable[Record]) -> list[Record]:
     """cpu before cuda, newest torch first within a device.
 
-    Versions are compared only when a device has records for more than one torch version: only
-    then is packaging imported, so the usual query (one record per device) does not pay for it.
+    Plain releases ("2.14.1", what the validator records) are compared as numbers; packaging is
+    imported only for the rest ("2.6.0a0+git1"), so the usual query does not pay for it.
     """
     ordered = list(records)
     devices = [record.device for record in ordered]
     if len(set(devices)) < len(devices):
-        ordered.sort(key=lambda record: parse_version(record.torch), reverse=True)
+        if all(_PLAIN_RELEASE.fullmatch(record.torch) for record in ordered):
+            ordered.sort(key=lambda record: tuple(int(part) for part in record.torch.split(".")), reverse=True)
+        else:
+            ordered.sort(key=lambda record: parse_version(record.torch), reverse=True)
     return sorted(ordered, key=lambda record: (_device_rank(record.device), record.device))
+
+
+_PLAIN_RELEASE = re.compile(r"\d+(?:\.\d+)*")
 
 
 def _device_rank(device: str) -> int:

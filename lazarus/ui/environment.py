@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lazarus.environment.facts import Facts
 from lazarus.i18n import say
 from lazarus.model import EnvFinding
 
-FactValue = Any
 
-
-def _value(facts: dict[str, FactValue], name: str) -> str | None:
+def _value(facts: Facts, name: str) -> str | None:
     value = facts.get(name)
     if value is None:
         return None
@@ -22,7 +21,7 @@ def _value(facts: dict[str, FactValue], name: str) -> str | None:
     return str(value)
 
 
-def fact_lines(facts: dict[str, FactValue], lang: str) -> list[tuple[str, str]]:
+def fact_lines(facts: Facts, lang: str) -> list[tuple[str, str]]:
     """(label, what) for the facts a person checks first."""
     missing = say(lang, "env_missing")
     rows: list[tuple[str, str]] = []
@@ -61,24 +60,25 @@ def fact_lines(facts: dict[str, FactValue], lang: str) -> list[tuple[str, str]]:
             rows.append((label, missing))
     if facts.get("nvcc"):
         rows.append(("nvcc", f"CUDA {facts['nvcc']}"))
-    if "shm_mib" in facts:
-        rows.append(("/dev/shm", f"{int(facts['shm_mib'])} MiB"))
+    shm = facts.get("shm_mib")
+    if isinstance(shm, (int, float)):
+        rows.append(("/dev/shm", f"{int(shm)} MiB"))
     if "open_files" in facts:
         rows.append(("ulimit -n", str(facts["open_files"])))
     return rows
 
 
-def _capability(facts: dict[str, FactValue]) -> str | None:
+def _capability(facts: Facts) -> str | None:
     capability = _value(facts, "gpu_capability")
     return f"sm_{capability.replace('.', '')}" if capability else None
 
 
-def _driver(facts: dict[str, FactValue]) -> str | None:
+def _driver(facts: Facts) -> str | None:
     driver = _value(facts, "driver")
     return f"driver {driver}" if driver else None
 
 
-def plain_report(facts: dict[str, FactValue], findings: list[EnvFinding], lang: str, where: str, unchecked: int) -> str:
+def plain_report(facts: Facts, findings: list[EnvFinding], lang: str, where: str, unchecked: int) -> str:
     lines = [say(lang, "env_header", where=where)]
     rows = fact_lines(facts, lang)
     width = max((len(label) for label, _ in rows), default=0)
@@ -97,7 +97,7 @@ def plain_report(facts: dict[str, FactValue], findings: list[EnvFinding], lang: 
     return "\n".join(lines)
 
 
-def report_json(facts: dict[str, FactValue], findings: list[EnvFinding], where: str) -> dict[str, Any]:
+def report_json(facts: Facts, findings: list[EnvFinding], where: str) -> dict[str, Any]:
     return {
         "interpreter": where,
         "facts": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(facts.items())},
