@@ -249,7 +249,7 @@ def extract(text: str) -> list[ErrorReport]:
     prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only and not message_like)
     if ordered and not prose:
         return ordered + _context(kept)
-    if not ordered and not prose and len(kept) <= 2 and message_like:
+    if not ordered and not prose and 0 < len(kept) <= 2 and message_like:
         # A line or two of a tool's output with no error class ("Failed to build torch-quiver
         # (setup.py build_ext error)", "Error(s) in loading state_dict ..."): a message, compared
         # with the messages entries know, not a description compared with everything they say.
