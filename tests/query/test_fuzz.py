@@ -67,7 +67,11 @@ def well_formed(index, text: str) -> None:
         assert match.via in ("signature", "fragment", "fuzzy", "environment")
 
 
-fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI runs the same examples every time (a clean clone has no example database); new
+# cases are found by raising max_examples or changing the seed locally, then kept as @example.
+fuzz = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @fuzz
