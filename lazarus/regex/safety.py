@@ -191,16 +191,23 @@ def _feed(child: Any, patterns: list[str], start: int) -> None:
 
 def _watch(child: Any, seconds: float) -> tuple[int | None, bool]:
     """Follow the child until it finishes (None/position, True) or overruns on a pattern
-    (that position, False); None when it never named one."""
+    (that position, False); None when it never named one.
+
+    The pipe is read with os.read, not a buffered readline: a buffered reader can hold the next
+    position already read from the pipe while select waits for more, and blame the pattern
+    before."""
+    import os
     import select
     import time
 
+    fd = child.stdout.fileno()
     current: int | None = None
+    pending = b""
     deadline = time.monotonic() + START_UP_SECONDS
     began: float | None = None
     cap = deadline
     while True:
-        ready, _, _ = select.select([child.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             # On a busy machine the wall clock runs faster than the child: what counts is the
             # processor time the pattern took (where /proc tells it), up to a wall-clock cap.
@@ -210,10 +217,15 @@ def _watch(child: Any, seconds: float) -> tuple[int | None, bool]:
                 deadline = time.monotonic() + seconds - spent
                 continue
             return current, False
-        line = child.stdout.readline()
-        if not line or line.strip() == "done":
+        chunk = os.read(fd, 65536)
+        if not chunk:
             return current, True
-        current, deadline = int(line), time.monotonic() + seconds
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if line.strip() == b"done":
+                return current, True
+            current = int(line)
+        deadline = time.monotonic() + seconds
         began, cap = _cpu_seconds(child.pid), time.monotonic() + 10 * seconds
 
 
