@@ -134,16 +134,20 @@ _vocabulary: dict[str, int] | None = None
 
 
 def cjk_vocabulary() -> dict[str, int]:
-    """The Chinese words lazarus knows, with 10 x log10 of their frequency (cjk_words.txt)."""
+    """The Chinese words lazarus knows, with 10 x log10 of their frequency (cjk_words.txt: a line
+    per value, then its words)."""
     global _vocabulary
     if _vocabulary is None:
         import os
 
         path = os.path.join(os.path.dirname(__file__), "cjk_words.txt")
+        vocabulary: dict[str, int] = {}
         with open(path, encoding="utf-8") as lines:
-            _vocabulary = {
-                word: int(value) for word, value in (line.split() for line in lines if not line.startswith("#"))
-            }
+            for line in lines:
+                if not line.startswith("#"):
+                    cost, *words = line.split()
+                    vocabulary.update(dict.fromkeys(words, int(cost)))
+        _vocabulary = vocabulary
     return _vocabulary
 
 
