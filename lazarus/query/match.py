@@ -333,11 +333,11 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
         return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
     words -= CHATTER
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
-    # of Chinese characters across two words, must not outweigh all the others. A pair that
-    # only the long causes and fixes use ("练的", "置了") is such a straddling pair too.
+    # of Chinese characters, must not outweigh all the others.
     unknown = {w: UNKNOWN_CJK_WEIGHT if is_cjk(w) else UNKNOWN_PROSE_WEIGHT for w in words if w not in known}
     for w in words:
-        if w in known and is_cjk(w) and not index.in_headlines(known[w]):
+        # A lone character says little (为, 集); nor does a word only the long causes and fixes use.
+        if is_cjk(w) and (len(w) == 1 or (w in known and not index.in_headlines(known[w]))):
             unknown[w] = UNKNOWN_CJK_WEIGHT
     return {w: unknown[w] if w in unknown else min(index.idf[known[w]], PROSE_WEIGHT_CAP) for w in words}
 

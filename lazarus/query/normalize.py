@@ -36,6 +36,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         # Chinese words for the same change, written one way: memory 增加 / 上涨 is 增长.
         ("增加|上涨|上升|升高|暴涨|飙升", "增长"),
         ("降低|减少|减小", "下降"),
+        ("持续|不断|逐渐|越来越|一直在", "一直"),  # how it changes: all the time
         # ... and for the same symptom: what users write, the way the entries say it.
         ("不收敛|不怎么下降|降不下去|下不去", "不下降"),
         ("波动|抖动|来回跳|忽高忽低|上下跳", "震荡"),
@@ -105,27 +106,82 @@ CHATTER = frozenset(
     ok okay fine case cases during fix fixed solve solved solution solutions resolve reason thx
     appreciate advance kindly guys anybody everyone everybody""".split()
 ) | frozenset(
-    # The same in Chinese, as the character pairs tokens() makes (none across a particle: 的).
-    """您好 你好 请问 作者 感谢 谢谢 什么 怎么 为什 么回 回事 问题 原因 情况 是否 一下 这是 发现
-    请教 大佬 求助 楼主 博主 办法 如何 怎样 有没 没有 知道 我在 时候 但是 然后 因为 所以
-    已经 可以 不知 需要 应该 好像 还是 这个 那个 一个 随着 直到 慢慢""".split()
+    # The same in Chinese, as the words segment() cuts (a word of three characters also gives its
+    # known words of two: 为什么 gives 什么).
+    """您好 你好 请问 作者 感谢 谢谢 什么 为什么 怎么 怎么回事 回事 问题 原因 情况 是否 一下 这是 发现
+    请教 大佬 求助 楼主 博主 办法 如何 怎样 有没有 没有 知道 时候 但是 然后 因为 所以 已经 可以 不知
+    不知道 知道 需要 应该 好像 还是 这个 那个 一个 随着 直到 慢慢 老师 您们 希望 期待 回复 非常 麻烦
+    想问 请问您 我们 你们 自己 一些 出现 遇到""".split()
 )
 
 
 def tokens(normalized: str) -> list[str]:
-    """Stemmed words for Latin script; character pairs for Chinese (a lone character alone)."""
+    """Stemmed words for Latin script; for Chinese, the words segment() cuts it into."""
     found = [stem(w) for w in _WORD.findall(normalized) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     for whole_run in _CJK_RUN.findall(normalized):
-        # Chinese has no spaces: overlapping character pairs stand in for words. The particles
-        # (的, 了, 吗) end words, so a pair across one ("证的", "爆了") is never formed. Lone
-        # characters say little; a pair that spans two words is noise the KB never uses, which
-        # the ranking weighs down as unknown.
+        # The particles (的, 了, 吗) end words, so no word is formed across one ("证的", "爆了").
         for run in _CJK_PARTICLES.split(whole_run):
-            if len(run) == 1:
-                found.append(run)
-            elif run:
-                found += [run[i : i + 2] for i in range(len(run) - 1)]
+            if run:
+                found += segment(run)
     return found
+
+
+# A character that begins no known word stands alone: it costs as much as a word of frequency 1,
+# so that the most likely cut is the one with the fewest and commonest words (as jieba cuts).
+_LONE_COST = 0
+_LONGEST_WORD = 4
+_vocabulary: dict[str, int] | None = None
+
+
+def cjk_vocabulary() -> dict[str, int]:
+    """The Chinese words lazarus knows, with 10 x log10 of their frequency (cjk_words.txt: a line
+    per value, then its words)."""
+    global _vocabulary
+    if _vocabulary is None:
+        import os
+
+        path = os.path.join(os.path.dirname(__file__), "cjk_words.txt")
+        vocabulary: dict[str, int] = {}
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if not line.startswith("#"):
+                    cost, *words = line.split()
+                    vocabulary.update(dict.fromkeys(words, int(cost)))
+        _vocabulary = vocabulary
+    return _vocabulary
+
+
+def segment(run: str) -> list[str]:
+    """A run of Chinese characters cut into its most likely words (a dynamic programme over the
+    word list, as jieba does). A word of four characters made of two known words is those two
+    (持续增长: 持续, 增长); a word of three also yields the known words of two inside it (训练集:
+    训练集 and 训练), so a longer word still meets its parts. A character that is part of no
+    word stays alone."""
+    if len(run) == 1:
+        return [run]
+    words = cjk_vocabulary()
+    total = 80  # about 10 x log10 of the dictionary's total count: each word costs that much
+    size = len(run)
+    best = [0] * (size + 1)  # best[i]: the score of the best cut of run[i:]
+    step = [1] * (size + 1)
+    for start in range(size - 1, -1, -1):
+        best[start] = _LONE_COST - total + best[start + 1]
+        for length in range(2, min(_LONGEST_WORD, size - start) + 1):
+            value = words.get(run[start : start + length])
+            if value is not None and value - total + best[start + length] > best[start]:
+                best[start], step[start] = value - total + best[start + length], length
+    cut: list[str] = []
+    start = 0
+    while start < size:
+        word = run[start : start + step[start]]
+        if len(word) == 4 and word[:2] in words and word[2:] in words:
+            cut += [word[:2], word[2:]]  # 持续增长 is 持续 and 增长: counted once each, not thrice
+        else:
+            cut.append(word)
+            if len(word) > 2:
+                cut += [word[i : i + 2] for i in range(len(word) - 1) if word[i : i + 2] in words]
+        start += step[start]
+    return cut
 
 
 def is_cjk(word: str) -> bool:
