@@ -127,7 +127,9 @@ class Match(NamedTuple):
     strength: float = 0.0  # unrounded score, orders matches whose rounded scores tie
     values: tuple[tuple[str, str], ...] = ()  # what the signature's named groups captured
     finding: EnvFinding | None = None  # the user's environment fails this entry's check
-    ambiguous: bool = False  # a fuzzy answer about as close as another: no confident first answer
+    # a fuzzy answer about as close as another, or any answer to a text of another framework:
+    # no confident first answer
+    ambiguous: bool = False
 
 
 class Diagnosis(NamedTuple):

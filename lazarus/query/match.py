@@ -166,6 +166,8 @@ def mark_ambiguity(shown: list[Match]) -> list[Match]:
 
 def confidence(match: Match) -> Confidence:
     """What a score means to a reader: a known message, a likely answer or a possible one."""
+    if match.ambiguous:
+        return "possible"
     if match.via != "fuzzy":
         return "known"
     return "likely" if match.score >= LIKELY and not match.ambiguous else "possible"
@@ -266,7 +268,12 @@ def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dic
     return result
 
 
-_OTHER_FRAMEWORKS = lazy(r"\b(?:tensorflow|jax|jaxlib|keras|paddle|paddlepaddle|mxnet|mindspore|theano)\b")
+# Names and calls only another framework has (caffe2 is part of torch; tf.* and Keras's
+# ResourceExhaustedError and set_floatx are TensorFlow's own).
+_OTHER_FRAMEWORKS = lazy(
+    r"\b(?:tensorflow|tensorflow-gpu|jax|jaxlib|keras|tf\.keras|paddle|paddlepaddle|mxnet|mindspore|theano|caffe"
+    r"|chainer|darknet|resourceexhaustederror|set_floatx)\b|(?<![\w.])tf\.(?:compat|cast|config|data|function|nn|train)\b"
+)
 
 
 def other_framework(text: str) -> bool:

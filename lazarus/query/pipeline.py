@@ -53,9 +53,14 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
         tail.feed(text.encode("utf-8", "replace"))
         text = tail.text()
     reports = extract(text)
-    # Resemblance answers only a text about deep learning with PyTorch; signatures answer any.
-    fuzzy = not other_framework(text) and speaks_domain(text)
+    # Resemblance answers only a text about deep learning with PyTorch. A known message answers
+    # any text, but in a text of another framework that never names torch (Paddle and Caffe
+    # print torch's own words) our remedies may not apply: its answers are possibilities.
+    elsewhere = other_framework(text)
+    fuzzy = not elsewhere and speaks_domain(text)
     matches = rank(index, reports, limit=limit, fuzzy=fuzzy) if reports else []
+    if elsewhere:
+        matches = [m._replace(ambiguous=True) for m in matches]
     findings = environment_findings(index, text)
     if findings:
         matches = _environment_first(index, matches, findings, limit)
