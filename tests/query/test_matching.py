@@ -85,22 +85,16 @@ def test_real_non_torch_errors_get_no_confident_match(index, case):
     assert not matches, [(m.entry.id, m.score, m.via) for m in matches]
 
 
-# https://github.com/tensorflow/tensorflow/issues/42309: TensorFlow prints words torch users see too.
-TENSORFLOW_LIBCUDNN = """When i import tensorflow with `import tensorflow as tf` everything is fine. But when I try to test the if the gpu is working, this error shows up.
-`
-Could not load dynamic library 'libcudnn.so.7'; dlerror: libcudnn.so.7: cannot open shared object file: No such file or directory; LD_LIBRARY_PATH: /usr/lib/cuda/include:/usr/lib/cuda/lib64:/usr/lib/cuda/include:/usr/lib/cuda/lib64:
-`
-"""
-
-
 def test_a_known_message_in_another_frameworks_text_is_only_a_possibility(index):
     from lazarus.query.match import confident
+    from tests.conftest import FIXTURES
 
-    matches = diagnose(index, TENSORFLOW_LIBCUDNN).matches
+    text = (FIXTURES / "pastes" / "tensorflow-libcudnn.md").read_text(encoding="utf-8")
+    matches = diagnose(index, text).matches
     assert matches and matches[0].via == "signature"  # the message is one torch users meet too
     assert not confident(matches), [(m.entry.id, m.score) for m in matches]
     # the same line from a torch user is a known error
-    torch_user = "import torch fails: " + TENSORFLOW_LIBCUDNN.splitlines()[2]
+    torch_user = "import torch fails: " + next(line for line in text.splitlines() if "libcudnn" in line)
     assert confident(diagnose(index, torch_user).matches)
 
 
