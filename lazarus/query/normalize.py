@@ -60,7 +60,7 @@ STOPWORDS = frozenset(
     from but if then so my i me we you your our have has had do does did can could should would
     will after before when while what why how got get gets getting""".split()
 )
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+_SUFFIXES = ("ing", "ers", "ed", "er", "es", "s", "ly")
 
 
 def normalize(text: str) -> str:
@@ -72,15 +72,17 @@ def normalize(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper, so that "predicts", "predicted" and "predicting" are one word.
+    """A light suffix stripper, so that "predicts", "predicted" and "predicting" are one word, and
+    "slower" is "slow".
     Not a linguist's stemmer: it only has to send the forms of a word to the same key."""
     if len(word) <= 4 or not word.isalpha():
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not (suffix == "s" and word.endswith("ss")):
             word = word[: -len(suffix)]
-            if suffix in ("ing", "ed") and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "ls":
-                word = word[:-1]  # stopped -> stop, embedding -> embed
+            doubled = len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "ls"
+            if doubled and suffix in ("ing", "ed", "er", "ers"):
+                word = word[:-1]  # stopped -> stop, embedding -> embed, bigger -> big
             break
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]

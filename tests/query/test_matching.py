@@ -165,6 +165,9 @@ def test_word_forms_share_one_key():
     assert len({stem(w) for w in ("predicts", "predicted", "predicting")}) == 1
     assert stem("imbalanced") == stem("imbalance")
     assert stem("class") == "class" and stem("loss") == "loss"  # a double s is not a plural
+    # comparatives: "DDP is slower than one GPU" is about being slow
+    assert stem("slower") == stem("slow") and stem("bigger") == stem("big")
+    assert stem("workers") == stem("worker") == stem("work")
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "decreas", "gpu", "0"]
     # Chinese is cut into words, never into pairs across two words (存一, 候显, 存爆)
     assert tokens(normalize("显存一直增长")) == ["显存", "一直", "增长"]
