@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from lazarus.kb.load import FileVerdict
     from lazarus.kb.records import Record
 
-FORMAT = 26  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
+FORMAT = 27  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.

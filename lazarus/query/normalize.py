@@ -25,6 +25,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])num[ _-]?work(?:er|s|ers)(?![a-z0-9_])", " num_workers "),
         (r"(?i)(?<![a-z0-9_])state[ _-]?dicts?(?![a-z0-9_])", " state_dict "),
         (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
+        (r"(?i)\bcan['’]?t\b", "cannot"),  # not "ca not"
+        (r"(?i)\bwon['’]t\b", "will not"),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),
         (r"(?<=[a-z])['’](?:s|re|ve|ll|m|d)\b", ""),
         (r"\bpids?\(?s?\)?\s*[\d, ]+", " pid "),

@@ -168,6 +168,7 @@ def test_word_forms_share_one_key():
     # comparatives: "DDP is slower than one GPU" is about being slow
     assert stem("slower") == stem("slow") and stem("bigger") == stem("big")
     assert stem("workers") == stem("worker") == stem("work")
+    assert tokens(normalize("Can't reproduce; it won't converge")) == ["cannot", "reproduc", "converg"]
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "decreas", "gpu", "0"]
     # Chinese is cut into words, never into pairs across two words (存一, 候显, 存爆)
     assert tokens(normalize("显存一直增长")) == ["显存", "一直", "增长"]
