@@ -114,15 +114,19 @@ def test_the_blind_held_out_set_is_whole_and_apart():
     assert {"log", "error", "prose-en", "prose-zh", "non-pytorch", "project-specific"} <= kinds
 
 
-def test_no_entry_example_is_copied_from_a_held_out_text():
+HELD_OUT_SETS = sorted(p for p in (ROOT / "tests" / "eval").glob("heldout*") if (p / "labels.yaml").exists())
+
+
+@pytest.mark.parametrize("held_out", HELD_OUT_SETS, ids=lambda p: p.name)
+def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
     from lazarus.kb.load import load_kb
 
     evaluate = load_evaluate()
     # Somebody's own sentences: the lines of an error message torch prints are every user's alike
     held_out_lines = {
         " ".join(line.split())
-        for case in evaluate.load_cases(HELD_OUT)
-        if case["kind"] in ("prose-en", "prose-zh")
+        for case in evaluate.load_cases(held_out)
+        if "prose" in case["kind"]
         for line in case["text"].splitlines()
         if len(line.strip()) >= 15
     }
@@ -134,3 +138,16 @@ def test_no_entry_example_is_copied_from_a_held_out_text():
         if " ".join(line.split()) in held_out_lines
     ]
     assert copied == []
+
+
+# The first two held-out sets were read after they were measured and are development sets now
+# (tools/evaluate.py --cases tests/eval/heldout2): a ratchet on them, as on the tuning set, so a
+# change that loses real texts it used to answer is seen. Measured 2026-12-06 (README, issue 11).
+DEV_FLOORS = {"heldout": {"top1": 60.0, "precision": 79.0}, "heldout2": {"top1": 54.0, "precision": 73.0}}
+
+
+@pytest.mark.parametrize("name", sorted(DEV_FLOORS))
+def test_development_sets_hold_their_floor(name):
+    result = load_evaluate().evaluate(ROOT / "tests" / "eval" / name, only=("lazarus",))["lazarus"]
+    for figure, floor in DEV_FLOORS[name].items():
+        assert result[figure] >= floor, (figure, result)
