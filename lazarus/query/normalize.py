@@ -211,7 +211,8 @@ DOMAIN_WORDS = frozenset(
     multiprocessing mps onnx jit torchscript compile dynamo inductor triton numpy cpu device devices vram
     memory oom lightning huggingface timm mmcv mmdet detectron2 diffusers accelerate deepspeed xformers
     requires_grad freeze frozen parameter parameters param params seed deterministic reproducible leakage
-    killed h100 a100 v100 t4 rtx 3090 4090 cnn resnet vit unet gan diffusion llm lora
+    killed h100 a100 v100 t4 rtx 3090 4090 cnn resnet vit unet gan diffusion llm lora acc val dropout
+    batchnorm collapse converge convergence underfit underfitting augmentation generator discriminator
     """.split()
 )
 DOMAIN_CJK = (
@@ -256,7 +257,10 @@ def speaks_domain(text: str) -> bool:
     """Whether a text uses any word of deep learning with PyTorch, in English or Chinese."""
     if any(word in text for word in DOMAIN_CJK):
         return True
-    return not DOMAIN_WORDS.isdisjoint(tokens(normalize(text[-MAX_DOMAIN_CHARS:])))
+    words = tokens(normalize(text[-MAX_DOMAIN_CHARS:]))
+    # a name in snake_case says its words too: val_loss, train_acc, num_workers
+    words += [stem(part) for word in words if "_" in word for part in word.split("_")]
+    return not DOMAIN_WORDS.isdisjoint(words)
 
 
 MAX_DOMAIN_CHARS = 4000

@@ -85,6 +85,15 @@ def test_real_non_torch_errors_get_no_confident_match(index, case):
     assert not matches, [(m.entry.id, m.score, m.via) for m in matches]
 
 
+def test_a_short_description_in_the_trades_words_is_answered(index):
+    # two words of GAN training, and loss names in snake_case, are about deep learning
+    from lazarus.query.normalize import speaks_domain
+
+    assert speaks_domain("val_loss is lower than train_loss") and not speaks_domain("my go program panics")
+    matches = diagnose(index, "mode collapse").matches
+    assert matches and matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
+
+
 def test_a_known_message_in_another_frameworks_text_is_only_a_possibility(index):
     from lazarus.query.match import confident
     from tests.conftest import FIXTURES
