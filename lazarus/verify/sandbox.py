@@ -109,9 +109,39 @@ class ChildOutcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChildOutcome:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["exc_mro"] = tuple(known.get("exc_mro", ()))
+        """An outcome from a report a child wrote. The snippet ran in that child and could write
+        anything where the report goes: a field of the wrong type is left at its default, and a
+        report without a known status says the child crashed, rather than failing the server."""
+        known: dict[str, Any] = {
+            k: v for k, v in data.items() if k in _OUTCOME_TYPES and isinstance(v, _OUTCOME_TYPES[k])
+        }
+        known["exc_mro"] = tuple(name for name in known.get("exc_mro", ()) if isinstance(name, str))
+        if isinstance(known.get("duration"), bool):
+            del known["duration"]
+        if known.get("status") not in OUTCOME_STATUSES:
+            known["status"] = "crashed"
+            known["detail"] = "the child's report was not one the validator writes"
         return cls(**known)
+
+
+OUTCOME_STATUSES = frozenset({"ok", "raised", "timeout", "crashed"})
+_NONE = type(None)
+_OUTCOME_TYPES: dict[str, type | tuple[type, ...]] = {
+    "status": str,
+    "duration": (int, float),
+    "exc_type": (str, _NONE),
+    "exc_mro": (list, tuple),
+    "message": str,
+    "where": (str, _NONE),
+    "traceback": str,
+    "signal": (str, _NONE),
+    "exit_code": (int, _NONE),
+    "output": str,
+    "value": (dict, _NONE),
+    "detail": str,
+    "output_truncated": bool,
+    "server_lost": bool,
+}
 
 
 @dataclass(frozen=True)

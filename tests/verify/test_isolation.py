@@ -103,6 +103,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socke
         "hostile-floods-output",
         "hostile-maps-memory",
         "hostile-reaches-server",
+        "hostile-forges-report",
         "plain-ones",
     ]
     result = subprocess.run(
@@ -168,6 +169,15 @@ def test_shared_mapping_past_the_cap_fails(hostile_run: dict[str, Any]) -> None:
 def test_server_memory_and_pipes_are_out_of_reach(hostile_run: dict[str, Any]) -> None:
     row = hostile_run["rows"]["hostile-reaches-server"]
     assert row["outcome"] == "passed", row
+
+
+def test_a_forged_report_fails_its_entry_not_the_run(hostile_run: dict[str, Any]) -> None:
+    """A snippet that writes a report of the wrong types where its child reports: that entry
+    fails, the entries after it still run (plain-ones passes, checked above)."""
+    row = hostile_run["rows"]["hostile-forges-report"]
+    assert row["outcome"] == "failed", row
+    assert "report was not one the validator writes" in row["reason"], row  # the server did not die
+    assert hostile_run["rows"]["plain-ones"]["outcome"] == "passed"
 
 
 def test_killing_the_server_costs_only_the_killer(tmp_path: Path) -> None:
