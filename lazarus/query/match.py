@@ -449,11 +449,43 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     # about, where its examples and causes also say what it is not. The sum may pass 100: the
     # score shown stops at the fuzzy ceiling, the order does not.
     titled = title_coverage(index, weights, candidates) if not as_error else {}
+    matched = field_match(index, weights, candidates) if not as_error else {}
     return {
         entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
         + TITLE_BONUS * titled.get(entry_index, 0.0)
+        + FIELD_MATCH_BONUS * matched.get(entry_index, 0.0)
         for entry_index in candidates
     }
+
+
+# A field that says what the description says (harmonic mean of both shares) lifts its entry by up
+# to this much: it tells apart entries that a short question's words all cover, whose scores the
+# ceiling shows as equal. On the development sets: top-1 +0.7 / +3.4 / +1.0 points, top-3 +0.4 /
+# 0 / +4.2 (tuning set, first and second held-out sets); at 20 precision fell on the second.
+FIELD_MATCH_BONUS = 10.0
+
+
+def field_match(index: Index, query: dict[str, float], candidates: list[int]) -> dict[int, float]:
+    """0-1 per entry: how nearly one of its fields (a title, an example) says what the description
+    says, no more and no less: the harmonic mean of the share of the description's weighted words
+    the field holds and the share of the field's words the description holds."""
+    known, idf = index.words, index.idf
+    starts, field_words = index.field_start, index.field_words
+    total = sum(query.values())
+    if not total:
+        return {}
+    best: dict[int, float] = {}
+    for entry_index in candidates:
+        for position in range(starts[entry_index], starts[entry_index + 1]):
+            words = set(field_words[position].split())
+            field_total = sum(idf[known[w]] for w in words if w in known)
+            if field_total < RECALL_MIN_WEIGHT:
+                continue
+            precision = sum(weight for word, weight in query.items() if word in words) / total
+            recall = sum(idf[known[w]] for w in words if w in query and w in known) / field_total
+            if precision and recall:
+                best[entry_index] = max(best.get(entry_index, 0.0), 2 * precision * recall / (precision + recall))
+    return best
 
 
 def title_coverage(index: Index, weights: dict[str, float], candidates: list[int]) -> dict[int, float]:

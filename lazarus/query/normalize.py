@@ -213,6 +213,7 @@ DOMAIN_WORDS = frozenset(
     requires_grad freeze frozen parameter parameters param params seed deterministic reproducible leakage
     killed h100 a100 v100 t4 rtx 3090 4090 cnn resnet vit unet gan diffusion llm lora acc val dropout
     batchnorm collapse converge convergence underfit underfitting augmentation generator discriminator
+    reproduce reproducibility torchrun init_process_group multinode nproc_per_node
     """.split()
 )
 DOMAIN_CJK = (
@@ -250,6 +251,9 @@ DOMAIN_CJK = (
     "种子",
     "复现",
     "随机",
+    "论文",
+    "分布式",
+    "张卡",  # 两张卡, 多张卡: GPUs counted
 )
 
 

@@ -90,6 +90,8 @@ def test_a_short_description_in_the_trades_words_is_answered(index):
     from lazarus.query.normalize import speaks_domain
 
     assert speaks_domain("val_loss is lower than train_loss") and not speaks_domain("my go program panics")
+    assert speaks_domain("can't reproduce the results reported in the paper")
+    assert speaks_domain("用了两张卡速度没有提升")
     matches = diagnose(index, "mode collapse").matches
     assert matches and matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
 
