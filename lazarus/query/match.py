@@ -13,6 +13,7 @@ from lazarus.query.extract import EXCEPTION_KINDS, names_torch
 from lazarus.query.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
 from lazarus.regex.lazy import lazy
+from lazarus.regex.store import compiled
 
 CONFIDENT = 45
 # Calibrated on the tuning texts (python -m tools.evaluate, "first answers right, by score"): a
@@ -276,9 +277,7 @@ def other_framework(text: str) -> bool:
 
 
 def _matching_line(text: str, pattern: str) -> str:
-    import re
-
-    found = re.search(pattern, text)
+    found = compiled(pattern).search(text)
     if found is None:
         return text.splitlines()[-1][:300] if text else ""
     start = text.rfind("\n", 0, found.start()) + 1
@@ -294,16 +293,12 @@ def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
 
 def captured(pattern: str, text: str) -> tuple[tuple[str, str], ...]:
     """What a signature's named groups took from the user's error: their own sizes, names, values."""
-    import re
-
-    found = re.search(pattern, text) if "(?P<" in pattern else None
+    found = compiled(pattern).search(text) if "(?P<" in pattern else None
     return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
 def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
     """Entries whose signatures occur in the error text (each entry once, first pattern that hits)."""
-    import re
-
     hits: dict[int, str] = {}
     lowered = text.lower()
     for entry_index, pattern, literal, folded in zip(*index.signatures, strict=True):
@@ -311,7 +306,7 @@ def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
             continue
         if literal and literal not in (lowered if folded else text):
             continue
-        if re.search(pattern, text):  # compiled once per process by re's own cache
+        if compiled(pattern).search(text):  # compiled once per process, and kept between runs
             hits[entry_index] = pattern
     return list(hits.items())
 
