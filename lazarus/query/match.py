@@ -377,16 +377,16 @@ def field_recall(index: Index, query: dict[str, float], candidates: list[int]) -
     that the description contains. A long question that holds all the words of one of an entry's
     examples ("loss is nan") is about that entry, however much else it says."""
     known, idf = index.words, index.idf
-    starts, field_words = index.field_start, index.field_words
+    starts, field_words, field_weight = index.field_start, index.field_words, index.field_weight
+    # The query's words that entries use, with their numbers: a field's other words cover nothing.
+    numbers = {w: known[w] for w in query if w in known}
     best: dict[int, float] = {}
     for entry_index in candidates:
         for position in range(starts[entry_index], starts[entry_index + 1]):
-            words = field_words[position].split()
-            weights = [idf[known[w]] for w in words if w in known]
-            total = sum(weights)
+            total = field_weight[position]
             if total < RECALL_MIN_WEIGHT:
                 continue  # one or two words prove little
-            covered = sum(idf[known[w]] for w in words if w in query and w in known)
+            covered = sum(idf[numbers[w]] for w in field_words[position].split() if w in numbers)
             best[entry_index] = max(best.get(entry_index, 0.0), covered / total)
     return best
 
