@@ -5,7 +5,8 @@ A KB folder keeps its records in `verified/`, one JSON file per torch version an
 different machines never touch each other, so they merge in git without conflicts.
 
 The query path imports this module to print one status line per entry, so it must stay cheap:
-json and the standard library only, never torch, yaml, rich or packaging at import time.
+the standard library only, never torch, yaml, rich or packaging at import time, and json only
+where records are read or written (a query finds them in the index).
 
 `Outcome` here is the one definition of the outcome names (passed, failed, skipped): records store
 them, and the validator (`lazarus.verify`) judges with them.
@@ -14,7 +15,6 @@ them, and the validator (`lazarus.verify`) judges with them.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -94,6 +94,8 @@ def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
 def read_record_file(path: Path) -> dict[str, Record]:
     """The records of one file by entry id; empty when the file is missing or not a record file."""
     try:
+        import json  # reading and writing records only: a query prints their status from the index
+
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
         return {}  # unreadable, not JSON, or nested deeper than any record file is
@@ -154,6 +156,8 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
     with _locked(path.parent):
         merged = merge_records(read_record_file(path), new)
         payload = {entry_id: merged[entry_id].to_json() for entry_id in sorted(merged)}
+        import json
+
         text = json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

@@ -11,14 +11,11 @@ query's start-up small.
 
 from __future__ import annotations
 
-import math
 import os
-import pickle
 import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, overload
 
 from lazarus import cachefile
@@ -27,7 +24,11 @@ from lazarus.query.normalize import normalize, tokens
 from lazarus.settings import cache_dir
 from lazarus.version import __version__
 
+# pickle (which imports re, struct and codecs), math and pathlib serve only to build the index:
+# a query that reads it from the cache imports none of them.
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lazarus.kb.load import FileVerdict
     from lazarus.kb.records import Record
 
@@ -49,6 +50,8 @@ class LazyEntries(Sequence[Entry]):
 
     @classmethod
     def of(cls, entries: Sequence[Entry]) -> LazyEntries:
+        import pickle
+
         return cls.of_blobs(tuple(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for e in entries))
 
     @classmethod
@@ -311,6 +314,8 @@ class Piece(NamedTuple):
 
 
 def piece_of(entry: Entry) -> Piece:
+    import pickle
+
     from lazarus.regex.safety import required_literal
 
     texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
@@ -359,6 +364,8 @@ def assemble(
     pieces: Sequence[Piece], problems: tuple[KBProblem, ...], records: dict[str, list[Record]], folders: Sequence[Path]
 ) -> Index:
     """The index of these entries' pieces, in this order: word numbers, postings, idf, columns."""
+    import math
+
     patterns = [(i, *signature) for i, piece in enumerate(pieces) for signature in piece.signatures]
     signatures = (
         array("I", (p[0] for p in patterns)),
@@ -469,6 +476,8 @@ HEADER_AT = 8
 
 
 def _write_index(path: Path, stamp: str, index: Index) -> None:
+    import pickle
+
     chunks: list[bytes] = []
     places: dict[str, tuple[int, int, int]] = {}
     at = 0
@@ -496,6 +505,8 @@ def _write_index(path: Path, stamp: str, index: Index) -> None:
 
 
 def _entry_blob(entries: Sequence[Entry], position: int) -> bytes:
+    import pickle
+
     if isinstance(entries, LazyEntries):
         return entries.blob(position)
     return pickle.dumps(entries[position], protocol=pickle.HIGHEST_PROTOCOL)
