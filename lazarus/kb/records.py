@@ -18,12 +18,13 @@ import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 
 from lazarus.i18n import say
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from packaging.version import Version
 
 RECORDS_DIR = "verified"
@@ -64,6 +65,8 @@ def record_file_name(torch_version: str, device: str) -> str:
 
 
 def record_path(kb_dir: Path, torch_version: str, device: str) -> Path:
+    from pathlib import Path  # here, not at the top: a query never reads record files
+
     return Path(kb_dir) / RECORDS_DIR / record_file_name(torch_version, device)
 
 
@@ -77,6 +80,8 @@ def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
     record for the same id, torch version and device, the first one wins. Unreadable or malformed
     files and records are ignored, never fatal: a status line is not worth a crash.
     """
+    from pathlib import Path
+
     found: dict[str, dict[tuple[str, str], Record]] = {}
     for kb_dir in kb_dirs:
         folder = Path(kb_dir) / RECORDS_DIR
@@ -93,6 +98,8 @@ def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
 
 def read_record_file(path: Path) -> dict[str, Record]:
     """The records of one file by entry id; empty when the file is missing or not a record file."""
+    from pathlib import Path
+
     try:
         import json  # reading and writing records only: a query prints their status from the index
 
@@ -147,6 +154,7 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
     Keys are sorted and indented so that re-validating one entry changes only its own lines.
     """
     import tempfile
+    from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

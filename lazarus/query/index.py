@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, overload
 from lazarus import cachefile
 from lazarus.model import Entry, EnvCheck, KBProblem
 from lazarus.query.normalize import normalize, tokens
-from lazarus.settings import cache_dir
+from lazarus.settings import cache_dir, cache_folder
 from lazarus.version import __version__
 
 # pickle (which imports re, struct and codecs), math and pathlib serve only to build the index:
@@ -421,12 +421,13 @@ def _postings(per_entry: list[tuple[str, ...]], words: dict[str, int]) -> tuple[
     return offsets, flat
 
 
-def fingerprint(dirs: list[Path]) -> str:
+def fingerprint(dirs: Sequence[str | os.PathLike[str]]) -> str:
     """Changes whenever a file is added, removed, edited or touched in any KB folder."""
     parts = [f"{__version__}:{FORMAT}"]
     for directory in dirs:
-        parts.append(f"dir:{directory.resolve() if directory.exists() else directory}")
-        stack = [str(directory)]
+        # os.path, not Path methods: a query names its folders with strings (lazarus.settings)
+        parts.append(f"dir:{os.path.realpath(directory) if os.path.exists(directory) else os.fspath(directory)}")
+        stack = [os.fspath(directory)]
         found: list[str] = []
         while stack:
             try:
@@ -446,7 +447,9 @@ def fingerprint(dirs: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -> Index:
+def load_index(
+    dirs: Sequence[str | os.PathLike[str]], builtin: str | os.PathLike[str] | None, use_cache: bool = True
+) -> Index:
     """The index for these folders, from the cache when nothing changed since it was built.
 
     The cache file is named after the folders; inside, the full fingerprint (every file's path,
@@ -454,14 +457,18 @@ def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -
     from each folder's cached pieces, of which only the changed files' are made anew.
     """
     if not use_cache:
-        return build_index(dirs, builtin)
+        from pathlib import Path
+
+        return build_index([Path(d) for d in dirs], Path(builtin) if builtin is not None else None)
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
     stamp = fingerprint(folders)
-    name = zlib.crc32("\0".join(str(d) for d in folders).encode())
-    path = cache_dir() / f"index-{name:08x}.pickle"
+    name = zlib.crc32("\0".join(os.fspath(d) for d in folders).encode())
+    path = os.path.join(cache_folder(), f"index-{name:08x}.pickle")
 
     def rebuild() -> Index:
-        index = _assemble_folders(dirs, builtin)
+        from pathlib import Path
+
+        index = _assemble_folders([Path(d) for d in dirs], Path(builtin) if builtin is not None else None)
         _write_index(path, stamp, index)
         return index
 
@@ -475,7 +482,7 @@ def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -
 HEADER_AT = 8
 
 
-def _write_index(path: Path, stamp: str, index: Index) -> None:
+def _write_index(path: str | os.PathLike[str], stamp: str, index: Index) -> None:
     import pickle
 
     chunks: list[bytes] = []
@@ -556,7 +563,7 @@ def _unsigned(data: bytes) -> array[int]:
     return numbers
 
 
-def _read_index(path: Path, stamp: str, rebuild: Callable[[], Index]) -> Index | None:
+def _read_index(path: str, stamp: str, rebuild: Callable[[], Index]) -> Index | None:
     """The index in the cache file when its fingerprint is `stamp`; None when the file is
     missing, stale, corrupt, foreign or not trusted."""
     try:

@@ -16,7 +16,7 @@ from lazarus.query.match import other_framework, rank
 from lazarus.query.normalize import speaks_domain
 from lazarus.query.read import TAIL_BYTES, LogTail
 from lazarus.regex.lazy import lazy
-from lazarus.settings import check_kb_dirs, kb_folders, use_cache
+from lazarus.settings import check_kb_dirs, kb_folder_names, use_cache
 
 _opened: dict[tuple[str, ...], Index] = {}
 # A cheap test for an environment report in a paste (collect_env, pip or conda lists, nvidia-smi,
@@ -39,7 +39,7 @@ def open_index(
     key = tuple(kb_dirs or [])
     if key not in _opened:
         check_kb_dirs(key)
-        index = load_index(*kb_folders(key), use_cache=use_cache())
+        index = load_index(*kb_folder_names(key), use_cache=use_cache())
         if index.problems and on_problems is not None:
             on_problems(index.problems)
         _opened[key] = index

@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from lazarus import cachefile
-from lazarus.settings import cache_dir, use_cache
+from lazarus.settings import cache_folder, use_cache
 
 FORMAT = 1  # bump when what is stored per pattern changes
 MAX_PATTERNS = 20_000  # more, and the file starts afresh: a runaway cache must not slow queries
@@ -129,7 +129,7 @@ def _words(program: bytes) -> list[int]:
 
 
 def _path() -> str:
-    return os.path.join(cache_dir(), "regex.pickle")
+    return os.path.join(cache_folder(), "regex.pickle")
 
 
 def _stored_parts() -> dict[tuple[str, int], Parts]:
