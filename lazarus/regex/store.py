@@ -84,10 +84,14 @@ def _parts(pattern: str, flags: int, result: re.Pattern[str]) -> Parts | None:
     try:
         from re import _compiler, _parser  # type: ignore[attr-defined]  # private, hence the checks
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # re.compile above already said what it had to
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
             parsed = _parser.parse(pattern, flags)
             code = _compiler._code(parsed, flags)
+        if said:
+            # re.compile warned (a possible nested set...): kept out of the store, the pattern
+            # is compiled, and warns, on every run as before
+            return None
         groupindex = dict(parsed.state.groupdict)
         indexgroup: list[str | None] = [None] * parsed.state.groups
         for name, number in groupindex.items():
@@ -151,9 +155,12 @@ def save(path: str) -> None:
     file is read again first, so that runs in parallel lose each other's patterns at worst."""
     if not _new:
         return
-    known = _load(path)
-    if len(known) + len(_new) > MAX_PATTERNS:
-        known = {}
-    known.update(_new)
-    _new.clear()
-    cachefile.write(path, (ENGINE, known))
+    try:
+        known = _load(path)
+        if len(known) + len(_new) > MAX_PATTERNS:
+            known = {}
+        known.update(_new)
+        _new.clear()
+        cachefile.write(path, (ENGINE, known))
+    except Exception:  # noqa: BLE001 - at exit, after the answer: a cache not written is no error
+        pass
