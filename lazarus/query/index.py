@@ -542,12 +542,12 @@ class _IndexFile:
 
     def part(self, name: str) -> Any:
         if self._rebuilt is None:
-            chunk = self.chunk(*self._places[name])
             try:
+                chunk = self.chunk(*self._places[name])
                 if chunk is not None:
                     value = safe_loads(chunk)
                     return WordNumbers(value[0], _unsigned(value[1])) if name == "words" else value
-            except Exception:  # noqa: BLE001,S110 - corrupt: rebuilt below
+            except Exception:  # noqa: BLE001,S110 - a part that does not fit is taken from a rebuild
                 pass
         return self.rebuilt().part(name)
 
