@@ -8,22 +8,35 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lazarus.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LANGUAGES = ("en", "zh")
 # Read in this order; the first one set decides (LAZARUS_LANG lets a user override the locale).
 LOCALE_VARIABLES = ("LAZARUS_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 
 
-def builtin_kb_dir() -> Path:
+# The query path names folders with strings: importing pathlib (with urllib.parse and
+# ipaddress) would cost every query more than reading its index. Path forms are for the others.
+
+
+def builtin_kb_folder() -> str:
     """The KB shipped with lazarus: lazarus/data/kb when installed, `kb/` in a checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "data" / "kb"
-    if packaged.is_dir():
+    here = os.path.dirname(os.path.realpath(__file__))
+    packaged = os.path.join(here, "data", "kb")
+    if os.path.isdir(packaged):
         return packaged
-    return here.parent / "kb"
+    return os.path.join(os.path.dirname(here), "kb")
+
+
+def builtin_kb_dir() -> Path:
+    from pathlib import Path
+
+    return Path(builtin_kb_folder())
 
 
 def use_builtin_kb() -> bool:
@@ -31,17 +44,31 @@ def use_builtin_kb() -> bool:
     return not os.environ.get("LAZARUS_NO_BUILTIN")
 
 
-def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
+def user_kb_folders(cli_dirs: Iterable[str] = ()) -> list[str]:
     """User folders, searched before the built-in KB: `--kb` first, then `LAZARUS_KB`."""
-    dirs = [Path(d) for d in cli_dirs]
+    dirs = list(cli_dirs)
     env = os.environ.get("LAZARUS_KB", "")
-    dirs += [Path(d) for d in env.split(os.pathsep) if d.strip()]
+    dirs += [d for d in env.split(os.pathsep) if d.strip()]
     return dirs
 
 
-def kb_folders(cli_dirs: Iterable[str] = ()) -> tuple[list[Path], Path | None]:
+def user_kb_dirs(cli_dirs: Iterable[str] = ()) -> list[Path]:
+    from pathlib import Path
+
+    return [Path(d) for d in user_kb_folders(cli_dirs)]
+
+
+def kb_folder_names(cli_dirs: Iterable[str] = ()) -> tuple[list[str], str | None]:
     """The user's folders in lookup order, and the built-in KB unless LAZARUS_NO_BUILTIN is set."""
-    return user_kb_dirs(cli_dirs), builtin_kb_dir() if use_builtin_kb() else None
+    return user_kb_folders(cli_dirs), builtin_kb_folder() if use_builtin_kb() else None
+
+
+def kb_folders(cli_dirs: Iterable[str] = ()) -> tuple[list[Path], Path | None]:
+    """kb_folder_names, as Paths."""
+    from pathlib import Path
+
+    dirs, builtin = kb_folder_names(cli_dirs)
+    return [Path(d) for d in dirs], Path(builtin) if builtin is not None else None
 
 
 def check_kb_dirs(cli_dirs: Iterable[str]) -> None:
@@ -51,21 +78,27 @@ def check_kb_dirs(cli_dirs: Iterable[str]) -> None:
             raise UsageError(f"--kb {directory}: no such folder")
 
 
-def cache_dir() -> Path:
+def cache_folder() -> str:
     """Where compiled indexes are kept: $LAZARUS_CACHE_DIR/lazarus, else the platform's cache folder."""
     base = os.environ.get("LAZARUS_CACHE_DIR")
     if base:
-        return Path(base) / "lazarus"
+        return os.path.join(base, "lazarus")
     # Linux and macOS answered here as platformdirs does (an absolute XDG_CACHE_HOME, else
     # ~/.cache or ~/Library/Caches): importing it costs every query more than its search.
     home = os.environ.get("HOME", "")
     if sys.platform in ("linux", "darwin") and os.path.isabs(home):
         xdg = os.environ.get("XDG_CACHE_HOME", "")
         default = "~/.cache" if sys.platform == "linux" else "~/Library/Caches"
-        return Path(xdg if os.path.isabs(xdg) else os.path.expanduser(default)) / "lazarus"
+        return os.path.join(xdg if os.path.isabs(xdg) else os.path.expanduser(default), "lazarus")
     import platformdirs  # Windows, or an unusual HOME
 
-    return Path(platformdirs.user_cache_dir("lazarus", appauthor=False))
+    return str(platformdirs.user_cache_dir("lazarus", appauthor=False))
+
+
+def cache_dir() -> Path:
+    from pathlib import Path
+
+    return Path(cache_folder())
 
 
 def use_cache() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -33,3 +34,27 @@ def test_no_module_imports_itself_back() -> None:
 def test_query_path_never_imports_torch() -> None:
     code = "import sys, lazarus.cli; lazarus.cli  # noqa\nassert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_query_from_the_cache_imports_only_what_it_needs(tmp_path) -> None:
+    """Start-up is a feature (ARCHITECTURE.md): once the index is cached, a plain query imports
+    no pathlib, json, pickle, yaml or typer, and compiles no regex again."""
+    code = (
+        "import sys\n"
+        "from lazarus.cli import main\n"
+        "try:\n"
+        "    main(['ValueError: Expected more than 1 value per channel when training, got input size [1, 256]'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from lazarus.regex import store\n"
+        "print(sorted({'pathlib', 'json', 'pickle', 'yaml', 'typer', 'torch'} & set(sys.modules)), len(store._new))\n"
+    )
+    env = {**os.environ, "LAZARUS_CACHE_DIR": str(tmp_path)}
+    env.pop("LAZARUS_NO_CACHE", None)
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=120, env=env, capture_output=True
+    )  # fills the cache
+    second = subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=120, env=env, capture_output=True, text=True
+    )
+    assert second.stdout.split("\n")[-2:] == ["[] 0", ""], second.stdout

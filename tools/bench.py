@@ -1,8 +1,9 @@
 """Query speed figures: start-up against `python -c pass`, and diagnose on a 200 MB log.
 
-    python -m tools.bench [--runs 15] [--log-mb 200] [--startup-only]
+    python -m tools.bench [--runs 15] [--log-mb 200] [--startup-only] [--breakdown]
 
 Prints medians measured in this run; nothing here asserts, the figures are for people.
+--breakdown adds where each query's time goes, measured inside a fresh process per run.
 """
 
 from __future__ import annotations
@@ -76,6 +77,52 @@ def timed_on_terminal(command: list[str], columns: int = 100) -> float:
     return elapsed
 
 
+# One query as the CLI runs it, timed stage by stage inside the process: what a start-up figure
+# is made of. The modules it imports are counted too: each costs a query its start-up.
+PHASES = """
+import io, sys, time
+marks = [time.perf_counter()]
+before = set(sys.modules)
+from lazarus.cli import commands
+marks.append(time.perf_counter())
+from lazarus.query import pipeline
+from lazarus.query.normalize import chinese_characters
+marks.append(time.perf_counter())
+query = sys.argv[1]
+lang = "zh" if chinese_characters(query) >= 2 else "en"
+index = commands.kb_index([], lang)
+marks.append(time.perf_counter())
+diagnosis = pipeline.diagnose(index, query, 3)
+marks.append(time.perf_counter())
+shown, sys.stdout = sys.stdout, io.StringIO()
+commands.show_diagnosis(index, diagnosis, False, lang, query)
+sys.stdout = shown
+marks.append(time.perf_counter())
+from lazarus.regex import store
+fresh = len(store._new)
+print(*(f"{(b - a) * 1000:.3f}" for a, b in zip(marks, marks[1:])), len(set(sys.modules) - before), fresh)
+"""
+STAGES = ("import cli", "import query", "open index", "diagnose", "render")
+
+
+def breakdown(queries: dict[str, list[str]], runs: int) -> None:
+    """Median milliseconds of each stage of each query, and the modules it imports."""
+    print(f"where the time goes (median of {runs} runs, ms): " + ", ".join(STAGES))
+    for name, words in queries.items():
+        rows = []
+        for _ in range(runs):
+            done = subprocess.run([sys.executable, "-c", PHASES, " ".join(words)], capture_output=True, text=True)
+            rows.append(done.stdout.split())
+        if not all(len(row) == len(STAGES) + 2 for row in rows):
+            print(f"  {name:8} failed: {done.stderr.strip()[-300:]}")
+            continue
+        stages = [statistics.median(float(row[i]) for row in rows) for i in range(len(STAGES))]
+        modules = statistics.median(int(row[len(STAGES)]) for row in rows)
+        compiled = max(int(row[-1]) for row in rows)
+        figures = "  ".join(f"{label} {value:5.1f}" for label, value in zip(STAGES, stages, strict=True))
+        print(f"  {name:8} {figures}  | {modules:.0f} modules imported, {compiled} regexes compiled afresh")
+
+
 def make_log(path: Path, megabytes: int) -> None:
     line = "epoch 3 step 1234 | loss 0.4321 | lr 3.0e-04 | grad_norm 1.234 | 12.3 it/s\n" * 1000
     block = line.encode()
@@ -92,6 +139,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--log-mb", type=int, default=200)
     parser.add_argument("--startup-only", action="store_true", help="only the start-up figures, not the big logs")
+    parser.add_argument("--breakdown", action="store_true", help="also where each query's start-up time goes")
     args = parser.parse_args()
     lazarus = lazarus_command()
 
@@ -123,6 +171,8 @@ def main() -> None:
         f"on a terminal, colour   median {terminal * 1000:7.1f} ms  = {terminal / plain:.2f}x the same query "
         f"in plain text on the terminal ({plain * 1000:.1f} ms; target <= 1.5x)"
     )
+    if args.breakdown:
+        breakdown({name: commands[name][len(lazarus) :] for name in ("query", "prose", "chinese")}, args.runs)
 
     if args.startup_only:
         return

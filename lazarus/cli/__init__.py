@@ -108,6 +108,23 @@ def reads_as_query(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import gc
+
+    # A query is a short process that allocates many objects while it starts (imports, the
+    # index) and leaves next to no cycles: the collector's passes would cost it several ms. The
+    # commands typer runs, some of them long, collect as usual; so does a caller's process after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _main(argv, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(argv: list[str] | None, collecting: bool) -> None:
+    import gc
+
     from lazarus.cli.commands import guarded, run_diagnose, run_search
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -128,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     if "_LAZARUS_COMPLETE" in os.environ:  # the shell asking for completions: typer answers
         from lazarus.cli.app import build_app
 
+        if collecting:
+            gc.enable()
         build_app()(args=argv, prog_name="lazarus")
         return
     if not argv or argv[0].startswith("-"):
@@ -153,5 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             argv = ["search", *argv]
     from lazarus.cli.app import build_app
 
+    if collecting:
+        gc.enable()
     app = build_app()
     app(args=argv, prog_name="lazarus")

@@ -5,7 +5,8 @@ A KB folder keeps its records in `verified/`, one JSON file per torch version an
 different machines never touch each other, so they merge in git without conflicts.
 
 The query path imports this module to print one status line per entry, so it must stay cheap:
-json and the standard library only, never torch, yaml, rich or packaging at import time.
+the standard library only, never torch, yaml, rich or packaging at import time, and json only
+where records are read or written (a query finds them in the index).
 
 `Outcome` here is the one definition of the outcome names (passed, failed, skipped): records store
 them, and the validator (`lazarus.verify`) judges with them.
@@ -14,16 +15,16 @@ them, and the validator (`lazarus.verify`) judges with them.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 
 from lazarus.i18n import say
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from packaging.version import Version
 
 RECORDS_DIR = "verified"
@@ -64,6 +65,8 @@ def record_file_name(torch_version: str, device: str) -> str:
 
 
 def record_path(kb_dir: Path, torch_version: str, device: str) -> Path:
+    from pathlib import Path  # here, not at the top: a query never reads record files
+
     return Path(kb_dir) / RECORDS_DIR / record_file_name(torch_version, device)
 
 
@@ -77,6 +80,8 @@ def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
     record for the same id, torch version and device, the first one wins. Unreadable or malformed
     files and records are ignored, never fatal: a status line is not worth a crash.
     """
+    from pathlib import Path
+
     found: dict[str, dict[tuple[str, str], Record]] = {}
     for kb_dir in kb_dirs:
         folder = Path(kb_dir) / RECORDS_DIR
@@ -93,7 +98,11 @@ def load_records(kb_dirs: Iterable[Path]) -> dict[str, list[Record]]:
 
 def read_record_file(path: Path) -> dict[str, Record]:
     """The records of one file by entry id; empty when the file is missing or not a record file."""
+    from pathlib import Path
+
     try:
+        import json  # reading and writing records only: a query prints their status from the index
+
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
         return {}  # unreadable, not JSON, or nested deeper than any record file is
@@ -145,6 +154,7 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
     Keys are sorted and indented so that re-validating one entry changes only its own lines.
     """
     import tempfile
+    from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +164,8 @@ def write_records(path: Path, new: Iterable[Record]) -> Path:
     with _locked(path.parent):
         merged = merge_records(read_record_file(path), new)
         payload = {entry_id: merged[entry_id].to_json() for entry_id in sorted(merged)}
+        import json
+
         text = json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

@@ -11,26 +11,28 @@ query's start-up small.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import os
-import pickle
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, overload
 
+from lazarus import cachefile
 from lazarus.model import Entry, EnvCheck, KBProblem
 from lazarus.query.normalize import normalize, tokens
-from lazarus.settings import cache_dir
+from lazarus.settings import cache_dir, cache_folder
 from lazarus.version import __version__
 
+# pickle (which imports re, struct and codecs), math and pathlib serve only to build the index:
+# a query that reads it from the cache imports none of them.
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lazarus.kb.load import FileVerdict
     from lazarus.kb.records import Record
 
-FORMAT = 27  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
+FORMAT = 28  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -41,16 +43,23 @@ class LazyEntries(Sequence[Entry]):
     """The entries, each kept pickled until it is read: a query reads three of them, and
     unpickling ten thousand entries would cost more than the whole query."""
 
-    def __init__(self, blobs: tuple[bytes, ...]) -> None:
-        self._blobs = blobs
+    def __init__(self, count: int, blob: Callable[[int], bytes]) -> None:
+        self._count = count
+        self._blob = blob  # entry position -> its pickled Entry
         self._loaded: dict[int, Entry] = {}
 
     @classmethod
     def of(cls, entries: Sequence[Entry]) -> LazyEntries:
-        return cls(tuple(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for e in entries))
+        import pickle
+
+        return cls.of_blobs(tuple(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for e in entries))
+
+    @classmethod
+    def of_blobs(cls, blobs: Sequence[bytes]) -> LazyEntries:
+        return cls(len(blobs), blobs.__getitem__)
 
     def __len__(self) -> int:
-        return len(self._blobs)
+        return self._count
 
     @overload
     def __getitem__(self, position: int) -> Entry: ...
@@ -62,43 +71,214 @@ class LazyEntries(Sequence[Entry]):
         if isinstance(position, slice):
             return [self[i] for i in range(*position.indices(len(self)))]
         if position < 0:
-            position += len(self._blobs)
+            position += self._count
+        if not 0 <= position < self._count:
+            raise IndexError("entry position out of range")
         entry = self._loaded.get(position)
         if entry is None:
-            entry = self._loaded[position] = safe_loads(self._blobs[position])
+            entry = self._loaded[position] = safe_loads(self._blob(position))
         return entry
 
     def __iter__(self) -> Iterator[Entry]:
-        return (self[i] for i in range(len(self._blobs)))
+        return (self[i] for i in range(self._count))
 
-    def __reduce__(self) -> tuple[type[LazyEntries], tuple[tuple[bytes, ...]]]:
-        return (LazyEntries, (self._blobs,))
+    def blob(self, position: int) -> bytes:
+        return self._blob(position)
 
 
-class Index(NamedTuple):
-    entries: Sequence[Entry]
-    ids: tuple[str, ...]
-    problems: tuple[KBProblem, ...]
-    # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every regex
-    # at start-up would cost more than a query, and columns of plain strings load fastest.
-    # `literal` is a substring any match must contain (lower-cased when `folded`), so that most
-    # patterns are ruled out by a plain `in` test and only the few left are compiled.
-    signatures: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes]
+class WordNumbers(Mapping[str, int]):
+    """Word -> word number, kept as the sorted words in one string until many words are looked
+    up: a message looks up a few dozen, and building a dict of every word the KB uses would cost
+    more than its whole search. Past FIND_LIMIT distinct words (ranking a description), the dict
+    is built after all."""
+
+    FIND_LIMIT = 40
+
+    def __init__(self, joined: str, starts: array[int]) -> None:
+        self._joined = joined  # "\n" + the words in number order, each followed by "\n"
+        self._starts = starts  # where each word begins in `joined`
+        self._found: dict[str, int | None] = {}
+        self._all: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, words: Sequence[str]) -> WordNumbers:
+        starts = array("I")
+        at = 1
+        for word in words:
+            starts.append(at)
+            at += len(word) + 1
+        return cls("\n" + "".join(word + "\n" for word in words), starts)
+
+    def number(self, word: str) -> int | None:
+        if self._all is not None:
+            return self._all.get(word)
+        if word in self._found:
+            return self._found[word]
+        if len(self._found) >= self.FIND_LIMIT:
+            return self.as_dict().get(word)
+        at = self._joined.find("\n" + word + "\n") if word and "\n" not in word else -1
+        found = self._found[word] = bisect_left(self._starts, at + 1) if at >= 0 else None
+        return found
+
+    def as_dict(self) -> dict[str, int]:
+        """Every word's number, for looking up many words at dict speed."""
+        if self._all is None:
+            self._all = dict(zip(self._joined[1:-1].split("\n"), range(len(self._starts)), strict=True))
+        return self._all
+
+    def __getitem__(self, word: str) -> int:
+        found = self.number(word)
+        if found is None:
+            raise KeyError(word)
+        return found
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.number(word) is not None
+
+    def get(self, word: str, default: Any = None) -> Any:
+        found = self.number(word)
+        return default if found is None else found
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._joined[1:-1].split("\n") if self._starts else ())
+
+    def parts(self) -> tuple[str, array[int]]:
+        return self._joined, self._starts
+
+
+# What the index is made of, each part read from the cache file only when a query first uses it.
+PARTS = (
+    "ids",
+    "problems",
+    "signatures",
+    "field_text",
+    "field_words",
+    "field_is_message",
+    "field_start",
+    "field_weight",
+    "words",
+    "postings",
+    "idf",
+    "unknown_idf",
+    "records",
+    "dirs",
+    "environment",
+)
+
+
+class Index:
+    """The compiled KB. Read from the cache, each part is unpickled the first time it is used:
+    a message that a signature answers never reads the texts compared by resemblance."""
+
+    def __init__(self, part: Callable[[str], Any], entries: Sequence[Entry]) -> None:
+        self._part = part  # part name -> its value
+        self._values: dict[str, Any] = {}
+        self.entries = entries
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry], **parts: Any) -> Index:
+        """An index held whole in memory (built, not read from the cache)."""
+        missing = set(PARTS) - set(parts)
+        if missing:
+            raise TypeError(f"an index needs {sorted(missing)}")
+        return cls(parts.__getitem__, entries)
+
+    def part(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = self._part(name)
+            return value
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        value: tuple[str, ...] = self.part("ids")
+        return value
+
+    @property
+    def problems(self) -> tuple[KBProblem, ...]:
+        value: tuple[KBProblem, ...] = self.part("problems")
+        return value
+
+    @property
+    def signatures(self) -> tuple[array[int], tuple[str, ...], tuple[str, ...], bytes]:
+        # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every
+        # regex at start-up would cost more than a query, and columns of plain strings load
+        # fastest. `literal` is a substring any match must contain (lower-cased when `folded`),
+        # so that most patterns are ruled out by a plain `in` test and only the few left are compiled.
+        value: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes] = self.part("signatures")
+        return value
+
     # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
     # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
-    field_text: tuple[str, ...]
-    field_words: tuple[str, ...]  # each field's distinct words, space-separated
-    field_is_message: bytes
-    field_start: array[int]
+    @property
+    def field_text(self) -> tuple[str, ...]:
+        value: tuple[str, ...] = self.part("field_text")
+        return value
+
+    @property
+    def field_words(self) -> tuple[str, ...]:
+        """Each field's distinct words, space-separated."""
+        value: tuple[str, ...] = self.part("field_words")
+        return value
+
+    @property
+    def field_is_message(self) -> bytes:
+        value: bytes = self.part("field_is_message")
+        return value
+
+    @property
+    def field_start(self) -> array[int]:
+        value: array[int] = self.part("field_start")
+        return value
+
+    @property
+    def field_weight(self) -> array[float]:
+        """Each field's words weighed: the sum of their idf, in the order of field_words."""
+        value: array[float] = self.part("field_weight")
+        return value
+
     # Inverted index in compressed-row form: word -> word number; for each layer, the entries
     # posting word w are entries[offsets[w]:offsets[w + 1]]. Flat arrays load as one copy.
-    words: dict[str, int]
-    postings: tuple[tuple[array[int], array[int]], ...]
-    idf: array[float]
-    unknown_idf: float
-    records: dict[str, list[Record]]  # entry id -> verification records
-    dirs: tuple[str, ...]
-    environment: tuple[tuple[str, EnvCheck], ...] = ()  # (entry id, check) for `lazarus env`
+    @property
+    def words(self) -> Mapping[str, int]:
+        value: Mapping[str, int] = self.part("words")
+        return value
+
+    @property
+    def postings(self) -> tuple[tuple[array[int], array[int]], ...]:
+        value: tuple[tuple[array[int], array[int]], ...] = self.part("postings")
+        return value
+
+    @property
+    def idf(self) -> array[float]:
+        value: array[float] = self.part("idf")
+        return value
+
+    @property
+    def unknown_idf(self) -> float:
+        value: float = self.part("unknown_idf")
+        return value
+
+    @property
+    def records(self) -> dict[str, list[Record]]:
+        """Entry id -> verification records."""
+        value: dict[str, list[Record]] = self.part("records")
+        return value
+
+    @property
+    def dirs(self) -> tuple[str, ...]:
+        value: tuple[str, ...] = self.part("dirs")
+        return value
+
+    @property
+    def environment(self) -> tuple[tuple[str, EnvCheck], ...]:
+        """(entry id, check) for `lazarus env`."""
+        value: tuple[tuple[str, EnvCheck], ...] = self.part("environment")
+        return value
 
     def by_id(self, entry_id: str) -> Entry | None:
         try:
@@ -134,6 +314,8 @@ class Piece(NamedTuple):
 
 
 def piece_of(entry: Entry) -> Piece:
+    import pickle
+
     from lazarus.regex.safety import required_literal
 
     texts = {name: getattr(entry, name) for name in FUZZY_FIELDS}
@@ -182,6 +364,8 @@ def assemble(
     pieces: Sequence[Piece], problems: tuple[KBProblem, ...], records: dict[str, list[Record]], folders: Sequence[Path]
 ) -> Index:
     """The index of these entries' pieces, in this order: word numbers, postings, idf, columns."""
+    import math
+
     patterns = [(i, *signature) for i, piece in enumerate(pieces) for signature in piece.signatures]
     signatures = (
         array("I", (p[0] for p in patterns)),
@@ -202,15 +386,18 @@ def assemble(
             document_frequency[w] += offsets[w + 1] - offsets[w]
     n = max(len(pieces), 1)
     idf = array("d", (math.log(1 + n / df) for df in document_frequency))
-    return Index(
-        entries=LazyEntries(tuple(piece.blob for piece in pieces)),
+    field_words = tuple(words for piece in pieces for _, _, words in piece.fields)
+    return Index.of(
+        LazyEntries.of_blobs(tuple(piece.blob for piece in pieces)),
         ids=tuple(piece.id for piece in pieces),
         problems=problems,
         signatures=signatures,
         field_text=tuple(text for piece in pieces for _, text, _ in piece.fields),
-        field_words=tuple(words for piece in pieces for _, _, words in piece.fields),
+        field_words=field_words,
         field_is_message=bytes(flag for piece in pieces for flag, _, _ in piece.fields),
         field_start=field_start,
+        # summed as the ranking used to sum them, word by word, so the same floats come out
+        field_weight=array("d", (sum([idf[words[w]] for w in text.split() if w in words]) for text in field_words)),
         words=words,
         postings=postings,
         idf=idf,
@@ -234,12 +421,13 @@ def _postings(per_entry: list[tuple[str, ...]], words: dict[str, int]) -> tuple[
     return offsets, flat
 
 
-def fingerprint(dirs: list[Path]) -> str:
+def fingerprint(dirs: Sequence[str | os.PathLike[str]]) -> str:
     """Changes whenever a file is added, removed, edited or touched in any KB folder."""
     parts = [f"{__version__}:{FORMAT}"]
     for directory in dirs:
-        parts.append(f"dir:{directory.resolve() if directory.exists() else directory}")
-        stack = [str(directory)]
+        # os.path, not Path methods: a query names its folders with strings (lazarus.settings)
+        parts.append(f"dir:{os.path.realpath(directory) if os.path.exists(directory) else os.fspath(directory)}")
+        stack = [os.fspath(directory)]
         found: list[str] = []
         while stack:
             try:
@@ -259,7 +447,9 @@ def fingerprint(dirs: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -> Index:
+def load_index(
+    dirs: Sequence[str | os.PathLike[str]], builtin: str | os.PathLike[str] | None, use_cache: bool = True
+) -> Index:
     """The index for these folders, from the cache when nothing changed since it was built.
 
     The cache file is named after the folders; inside, the full fingerprint (every file's path,
@@ -267,17 +457,148 @@ def load_index(dirs: list[Path], builtin: Path | None, use_cache: bool = True) -
     from each folder's cached pieces, of which only the changed files' are made anew.
     """
     if not use_cache:
-        return build_index(dirs, builtin)
+        from pathlib import Path
+
+        return build_index([Path(d) for d in dirs], Path(builtin) if builtin is not None else None)
     folders = [*dirs, builtin] if builtin is not None else list(dirs)
     stamp = fingerprint(folders)
-    name = zlib.crc32("\0".join(str(d) for d in folders).encode())
-    path = cache_dir() / f"index-{name:08x}.pickle"
-    cached = _read_cache(path)
-    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp and isinstance(cached[1], Index):
-        return cached[1]
-    index = _assemble_folders(dirs, builtin)
-    _write_cache(path, (stamp, index))
-    return index
+    name = zlib.crc32("\0".join(os.fspath(d) for d in folders).encode())
+    path = os.path.join(cache_folder(), f"index-{name:08x}.pickle")
+
+    def rebuild() -> Index:
+        from pathlib import Path
+
+        index = _assemble_folders([Path(d) for d in dirs], Path(builtin) if builtin is not None else None)
+        _write_index(path, stamp, index)
+        return index
+
+    return _read_index(path, stamp, rebuild) or rebuild()
+
+
+# The index file: the length and checksum of its header, the header (the fingerprint, and where
+# each part and each entry lies, with its checksum), then the parts, each pickled on its own, then
+# the entries. A query maps the file and reads the header; a part is checked and unpickled the
+# first time it is used, an entry likewise.
+HEADER_AT = 8
+
+
+def _write_index(path: str | os.PathLike[str], stamp: str, index: Index) -> None:
+    import pickle
+
+    chunks: list[bytes] = []
+    places: dict[str, tuple[int, int, int]] = {}
+    at = 0
+    for name in PARTS:
+        value = index.part(name)
+        if name == "words":
+            words = value if isinstance(value, WordNumbers) else WordNumbers.of(_in_number_order(value))
+            joined, starts = words.parts()
+            value = (joined, starts.tobytes())
+        chunk = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        places[name] = (at, len(chunk), zlib.crc32(chunk))
+        chunks.append(chunk)
+        at += len(chunk)
+    entry_at, entry_crc = array("Q", [at]), array("I")
+    entries = index.entries
+    for position in range(len(entries)):
+        blob = _entry_blob(entries, position)
+        chunks.append(blob)
+        at += len(blob)
+        entry_at.append(at)
+        entry_crc.append(zlib.crc32(blob))
+    header = pickle.dumps((stamp, places, entry_at.tobytes(), entry_crc.tobytes()), protocol=pickle.HIGHEST_PROTOCOL)
+    size = len(header).to_bytes(4, "little") + zlib.crc32(header).to_bytes(4, "little")
+    cachefile.write_bytes(path, b"".join([size, header, *chunks]))
+
+
+def _entry_blob(entries: Sequence[Entry], position: int) -> bytes:
+    import pickle
+
+    if isinstance(entries, LazyEntries):
+        return entries.blob(position)
+    return pickle.dumps(entries[position], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _in_number_order(words: Mapping[str, int]) -> list[str]:
+    return sorted(words, key=words.__getitem__)
+
+
+class _IndexFile:
+    """The parts and entries of an index file, read as they are used. A part or entry found
+    corrupt then (the header was sound) is taken from an index rebuilt from the KB instead."""
+
+    def __init__(
+        self, data: bytes | Any, base: int, places: dict[str, tuple[int, int, int]], rebuild: Callable[[], Index]
+    ):
+        self._data = data  # the mapped file (or its bytes where mapping does not suit)
+        self._base = base
+        self._places = places
+        self._rebuild = rebuild
+        self._rebuilt: Index | None = None
+
+    def chunk(self, at: int, size: int, crc: int) -> bytes | None:
+        chunk = self._data[self._base + at : self._base + at + size]
+        return chunk if len(chunk) == size and zlib.crc32(chunk) == crc else None
+
+    def part(self, name: str) -> Any:
+        if self._rebuilt is None:
+            try:
+                chunk = self.chunk(*self._places[name])
+                if chunk is not None:
+                    value = safe_loads(chunk)
+                    return WordNumbers(value[0], _unsigned(value[1])) if name == "words" else value
+            except Exception:  # noqa: BLE001,S110 - a part that does not fit is taken from a rebuild
+                pass
+        return self.rebuilt().part(name)
+
+    def rebuilt(self) -> Index:
+        if self._rebuilt is None:
+            self._rebuilt = self._rebuild()
+        return self._rebuilt
+
+
+def _unsigned(data: bytes) -> array[int]:
+    numbers = array("I")
+    numbers.frombytes(data)
+    return numbers
+
+
+def _read_index(path: str, stamp: str, rebuild: Callable[[], Index]) -> Index | None:
+    """The index in the cache file when its fingerprint is `stamp`; None when the file is
+    missing, stale, corrupt, foreign or not trusted."""
+    try:
+        with open(path, "rb") as handle:
+            if not cachefile.trusted(handle.fileno()):
+                return None
+            if os.name == "posix":
+                import mmap
+
+                # Mapped, not read: a query reads a few hundred kB of the file. A file that
+                # replaces this one later leaves the mapping as it was.
+                data: Any = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            else:  # a mapped file could not be replaced while mapped
+                data = handle.read()
+        size, crc = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:HEADER_AT], "little")
+        header = data[HEADER_AT : HEADER_AT + size]
+        if len(header) != size or zlib.crc32(header) != crc:
+            return None
+        found = safe_loads(header)
+        if not (isinstance(found, tuple) and len(found) == 4 and found[0] == stamp):
+            return None
+        _, places, entry_at, entry_crc = found
+        ends, crcs = array("Q"), _unsigned(entry_crc)
+        ends.frombytes(entry_at)
+        if set(places) != set(PARTS) or len(ends) != len(crcs) + 1:
+            return None
+    except Exception:  # noqa: BLE001 - a corrupt, foreign or truncated cache is rebuilt, never fatal
+        return None
+    source = _IndexFile(data, HEADER_AT + size, places, rebuild)
+
+    def entry_blob(position: int) -> bytes:
+        blob = source.chunk(ends[position], ends[position + 1] - ends[position], crcs[position])
+        return blob if blob is not None else _entry_blob(source.rebuilt().entries, position)
+
+    return Index(source.part, LazyEntries(len(crcs), entry_blob))
 
 
 class FileCache(NamedTuple):
@@ -375,22 +696,14 @@ def _stamp(path: Path) -> tuple[int, int, int, int]:
 
 
 def _read_cache(path: Path) -> object:
-    """What a cache file holds, or None when it is missing, corrupt, foreign or not trusted."""
-    try:
-        with open(path, "rb") as handle:
-            if _trusted(handle.fileno()):
-                data = handle.read()
-                if zlib.crc32(data[:-4]).to_bytes(4, "little") == data[-4:]:
-                    return safe_loads(data[:-4])
-    except Exception:  # noqa: BLE001 - a corrupt, foreign or truncated cache is rebuilt, never fatal
-        pass
-    return None
+    """What a folder cache file holds, or None when it is missing, corrupt, foreign or not trusted."""
+    return cachefile.read(path, _ALLOWED)
 
 
 # What a cache pickle may hold: lazarus's own records and the builtins they are made of. A
 # planted or corrupted cache file cannot name anything else, so loading it cannot run code.
 _ALLOWED = {
-    "lazarus.query.index": {"Index", "LazyEntries", "Piece", "FileCache", "FolderCache"},
+    "lazarus.query.index": {"Piece", "FileCache", "FolderCache"},
     "lazarus.kb.load": {"FileVerdict"},
     "lazarus.model": {"Entry", "Snippet", "KBProblem", "EnvCheck"},
     "lazarus.kb.records": {"Record"},
@@ -400,44 +713,9 @@ _ALLOWED = {
 }
 
 
-class _IndexUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if name in _ALLOWED.get(module, ()):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of an index")
-
-
 def safe_loads(data: bytes) -> Any:
-    import io
-
-    return _IndexUnpickler(io.BytesIO(data)).load()
-
-
-def _trusted(fd: int) -> bool:
-    """A cache file written by this user and writable by nobody else; anything else is rebuilt."""
-    import stat
-
-    info = os.fstat(fd)
-    owner = getattr(os, "getuid", lambda: info.st_uid)()
-    return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return cachefile.safe_loads(data, _ALLOWED)
 
 
 def _write_cache(path: Path, payload: object) -> None:
-    """Write atomically (a reader sees the old file or the new one, never half of one), with a
-    checksum after the pickle, so that a corrupted file is refused before it is unpickled."""
-    # The cache is an optimisation: an unwritable cache folder must never break a query.
-    import tempfile
-
-    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp = None
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.write(zlib.crc32(data).to_bytes(4, "little"))
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    cachefile.write(path, payload)

@@ -13,6 +13,7 @@ from lazarus.query.extract import EXCEPTION_KINDS, names_torch
 from lazarus.query.index import BODY, HEADLINE, MESSAGE, Index
 from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
 from lazarus.regex.lazy import lazy
+from lazarus.regex.store import compiled
 
 CONFIDENT = 45
 # Calibrated on the tuning texts (python -m tools.evaluate, "first answers right, by score"): a
@@ -283,9 +284,7 @@ def other_framework(text: str) -> bool:
 
 
 def _matching_line(text: str, pattern: str) -> str:
-    import re
-
-    found = re.search(pattern, text)
+    found = compiled(pattern).search(text)
     if found is None:
         return text.splitlines()[-1][:300] if text else ""
     start = text.rfind("\n", 0, found.start()) + 1
@@ -301,16 +300,12 @@ def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
 
 def captured(pattern: str, text: str) -> tuple[tuple[str, str], ...]:
     """What a signature's named groups took from the user's error: their own sizes, names, values."""
-    import re
-
-    found = re.search(pattern, text) if "(?P<" in pattern else None
+    found = compiled(pattern).search(text) if "(?P<" in pattern else None
     return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
 def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
     """Entries whose signatures occur in the error text (each entry once, first pattern that hits)."""
-    import re
-
     hits: dict[int, str] = {}
     lowered = text.lower()
     for entry_index, pattern, literal, folded in zip(*index.signatures, strict=True):
@@ -318,7 +313,7 @@ def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
             continue
         if literal and literal not in (lowered if folded else text):
             continue
-        if re.search(pattern, text):  # compiled once per process by re's own cache
+        if compiled(pattern).search(text):  # compiled once per process, and kept between runs
             hits[entry_index] = pattern
     return list(hits.items())
 
@@ -389,16 +384,16 @@ def field_recall(index: Index, query: dict[str, float], candidates: list[int]) -
     that the description contains. A long question that holds all the words of one of an entry's
     examples ("loss is nan") is about that entry, however much else it says."""
     known, idf = index.words, index.idf
-    starts, field_words = index.field_start, index.field_words
+    starts, field_words, field_weight = index.field_start, index.field_words, index.field_weight
+    # The query's words that entries use, with their numbers: a field's other words cover nothing.
+    numbers = {w: known[w] for w in query if w in known}
     best: dict[int, float] = {}
     for entry_index in candidates:
         for position in range(starts[entry_index], starts[entry_index + 1]):
-            words = field_words[position].split()
-            weights = [idf[known[w]] for w in words if w in known]
-            total = sum(weights)
+            total = field_weight[position]
             if total < RECALL_MIN_WEIGHT:
                 continue  # one or two words prove little
-            covered = sum(idf[known[w]] for w in words if w in query and w in known)
+            covered = sum(idf[numbers[w]] for w in field_words[position].split() if w in numbers)
             best[entry_index] = max(best.get(entry_index, 0.0), covered / total)
     return best
 
@@ -470,21 +465,23 @@ def field_match(index: Index, query: dict[str, float], candidates: list[int]) ->
     says, no more and no less: the harmonic mean of the share of the description's weighted words
     the field holds and the share of the field's words the description holds."""
     known, idf = index.words, index.idf
-    starts, field_words = index.field_start, index.field_words
+    starts, field_words, field_weight = index.field_start, index.field_words, index.field_weight
     total = sum(query.values())
     if not total:
         return {}
+    numbers = {w: known[w] for w in query if w in known}
     best: dict[int, float] = {}
     for entry_index in candidates:
         for position in range(starts[entry_index], starts[entry_index + 1]):
-            words = set(field_words[position].split())
-            field_total = sum(idf[known[w]] for w in words if w in known)
+            field_total = field_weight[position]
             if field_total < RECALL_MIN_WEIGHT:
                 continue
-            precision = sum(weight for word, weight in query.items() if word in words) / total
-            recall = sum(idf[known[w]] for w in words if w in query and w in known) / field_total
-            if precision and recall:
-                best[entry_index] = max(best.get(entry_index, 0.0), 2 * precision * recall / (precision + recall))
+            shared = [w for w in field_words[position].split() if w in numbers]
+            if not shared:
+                continue
+            precision = sum(query[w] for w in shared) / total
+            recall = sum(idf[numbers[w]] for w in shared) / field_total
+            best[entry_index] = max(best.get(entry_index, 0.0), 2 * precision * recall / (precision + recall))
     return best
 
 

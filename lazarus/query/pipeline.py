@@ -15,12 +15,13 @@ from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
 from lazarus.query.normalize import speaks_domain
 from lazarus.query.read import TAIL_BYTES, LogTail
-from lazarus.settings import check_kb_dirs, kb_folders, use_cache
+from lazarus.regex.lazy import lazy
+from lazarus.settings import check_kb_dirs, kb_folder_names, use_cache
 
 _opened: dict[tuple[str, ...], Index] = {}
 # A cheap test for an environment report in a paste (collect_env, pip or conda lists, nvidia-smi,
 # torch's warnings about the GPU or driver); only then is the report read.
-_ENVIRONMENT_HINT = re.compile(
+_ENVIRONMENT_HINT = lazy(
     r"PyTorch version|Driver Version|\[(?:pip\d?|conda)\]|\b(?:torch|torchvision|torchaudio|numpy)\s*(?:==|[:=])\s*v?\d"
     r"|CUDA capability|cuda capability \d|driver on your system is too old|Cuda compilation tools|^Name: torch"
     r"|^(?:torch|torchvision|numpy)\s{2,}\d",
@@ -38,7 +39,7 @@ def open_index(
     key = tuple(kb_dirs or [])
     if key not in _opened:
         check_kb_dirs(key)
-        index = load_index(*kb_folders(key), use_cache=use_cache())
+        index = load_index(*kb_folder_names(key), use_cache=use_cache())
         if index.problems and on_problems is not None:
             on_problems(index.problems)
         _opened[key] = index

@@ -23,7 +23,9 @@ class LazyPattern:
 
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
-            self._compiled = re.compile(self.pattern, self.flags)
+            from lazarus.regex.store import compiled
+
+            self._compiled = compiled(self.pattern, self.flags)
         return self._compiled
 
     def match(self, string: str, *args: Any) -> re.Match[str] | None:

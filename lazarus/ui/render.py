@@ -5,7 +5,6 @@ Every function here is pure: data in, a string out. Nothing prints.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from typing import Any
 
@@ -113,6 +112,8 @@ JSON_SCHEMA_VERSION = 1
 
 
 def dumps(data: dict[str, Any]) -> str:
+    import json  # only --json needs it
+
     return json.dumps({"schema_version": JSON_SCHEMA_VERSION, **data}, ensure_ascii=False, indent=2)
 
 

@@ -6,7 +6,10 @@ import os
 import pickle
 from pathlib import Path
 
-from lazarus.query.index import load_index
+import pytest
+
+from lazarus.query import index as index_module
+from lazarus.query.index import PARTS, Index, _write_index, build_index, fingerprint, load_index
 from tests.conftest import KB
 
 
@@ -41,15 +44,55 @@ def test_a_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
         assert load_index([], KB).by_id("batchnorm-batch-of-one") is not None
 
 
+def planted_copy(index: Index, **parts) -> Index:
+    return Index.of(index.entries, **{name: index.part(name) for name in PARTS} | parts)
+
+
 def test_a_cache_file_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     path = cache_file(tmp_path, monkeypatch)
-    stamp, index = pickle.loads(path.read_bytes())
+    stamp = fingerprint([KB])
+    _write_index(path, stamp, planted_copy(load_index([], KB), dirs=("planted",)))
+    assert load_index([], KB).dirs == ("planted",)  # the owner's own file is read as it is
     # the same bytes, but writable by the group: it could have been changed by someone else
-    marked = index._replace(dirs=("planted",))
-    path.write_bytes(pickle.dumps((stamp, marked)))
     path.chmod(0o664)
     assert load_index([], KB).dirs != ("planted",)
     assert path.stat().st_mode & 0o077 == 0  # rewritten by the owner, for the owner only
+
+
+def test_a_warm_load_reads_every_part_from_the_cache(tmp_path, monkeypatch):
+    cache_file(tmp_path, monkeypatch)
+    built = build_index([], KB)
+
+    def no_rebuild(*args):
+        raise AssertionError("rebuilt although the cache is sound")
+
+    monkeypatch.setattr(index_module, "_assemble_folders", no_rebuild)
+    loaded = load_index([], KB)
+    for name in PARTS:
+        value = loaded.part(name)
+        if name == "words":
+            assert dict(value) == built.words
+            assert all(value[word] == number for word, number in built.words.items())
+            assert "no-such-word" not in value and value.get("no-such-word") is None
+        else:
+            assert value == built.part(name), name
+    assert list(loaded.entries) == list(built.entries)
+
+
+@pytest.mark.parametrize("part", ["field_text", "words", "entry"])
+def test_a_part_found_corrupt_when_read_is_taken_from_a_rebuilt_index(tmp_path, monkeypatch, part):
+    path = cache_file(tmp_path, monkeypatch)
+    data = bytearray(path.read_bytes())
+    size = int.from_bytes(data[:4], "little")
+    _, places, entry_at, _ = pickle.loads(data[8 : 8 + size])
+    at = 8 + size + (places[part][0] if part in places else int.from_bytes(entry_at[8:16], "little"))
+    data[at + 20 : at + 40] = b"\xff" * 20
+    path.write_bytes(bytes(data))
+    loaded = load_index([], KB)  # the header is sound: the damage is seen when the part is read
+    built = build_index([], KB)
+    assert dict(loaded.words) == built.words
+    assert loaded.field_text == built.field_text
+    assert loaded.entries[1] == built.entries[1]
 
 
 def test_a_dangling_link_is_reported_and_later_edits_are_still_seen(tmp_path, monkeypatch, run_cli):
