@@ -379,23 +379,44 @@ MAX_CANDIDATES = 150
 TITLE_BONUS = 20.0
 
 
-def field_recall(index: Index, query: dict[str, float], candidates: list[int]) -> dict[int, float]:
-    """0-1 per entry: the largest share of one of its fields' weighted words (a title, an example)
-    that the description contains. A long question that holds all the words of one of an entry's
-    examples ("loss is nan") is about that entry, however much else it says."""
+def field_evidence(
+    index: Index, query: dict[str, float], candidates: list[int]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Two 0-1 figures per entry, from one pass over its fields (a title, an example):
+
+    - recall: the largest share of one field's weighted words that the description contains. A
+      long question that holds all the words of one of an entry's examples ("loss is nan") is
+      about that entry, however much else it says;
+    - match: how nearly one field says what the description says, no more and no less (the
+      harmonic mean of that share and of the share of the description's weight the field holds).
+    """
     known, idf = index.words, index.idf
     starts, field_words, field_weight = index.field_start, index.field_words, index.field_weight
+    total = sum(query.values())
     # The query's words that entries use, with their numbers: a field's other words cover nothing.
     numbers = {w: known[w] for w in query if w in known}
-    best: dict[int, float] = {}
+    recall: dict[int, float] = {}
+    match: dict[int, float] = {}
+    if not total:
+        return recall, match
     for entry_index in candidates:
+        best_recall = best_match = 0.0
         for position in range(starts[entry_index], starts[entry_index + 1]):
-            total = field_weight[position]
-            if total < RECALL_MIN_WEIGHT:
+            field_total = field_weight[position]
+            if field_total < RECALL_MIN_WEIGHT:
                 continue  # one or two words prove little
-            covered = sum(idf[numbers[w]] for w in field_words[position].split() if w in numbers)
-            best[entry_index] = max(best.get(entry_index, 0.0), covered / total)
-    return best
+            shared = [w for w in field_words[position].split() if w in numbers]
+            covered = sum(idf[numbers[w]] for w in shared)
+            best_recall = max(best_recall, covered / field_total)
+            if covered:
+                held = sum(query[w] for w in shared) / total
+                share = covered / field_total
+                best_match = max(best_match, 2 * held * share / (held + share))
+        if best_recall:
+            recall[entry_index] = best_recall
+        if best_match:
+            match[entry_index] = best_match
+    return recall, match
 
 
 def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, float]:
@@ -437,14 +458,13 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
     for _, score, position in process.extract(query, choices, scorer=fuzz.WRatio, limit=None, score_cutoff=40):
         entry_index = owners[position]
         similarity[entry_index] = max(similarity.get(entry_index, 0.0), score)
-    if not as_error:
-        for entry_index, recall in field_recall(index, weights, candidates).items():
-            similarity[entry_index] = max(similarity.get(entry_index, 0.0), 100 * recall)
+    recalled, matched = field_evidence(index, weights, candidates) if not as_error else ({}, {})
+    for entry_index, recall in recalled.items():
+        similarity[entry_index] = max(similarity.get(entry_index, 0.0), 100 * recall)
     # What an entry's titles share with a description counts on top: they say what the entry is
     # about, where its examples and causes also say what it is not. The sum may pass 100: the
     # score shown stops at the fuzzy ceiling, the order does not.
     titled = title_coverage(index, weights, candidates) if not as_error else {}
-    matched = field_match(index, weights, candidates) if not as_error else {}
     return {
         entry_index: 100 * ((1 - share) * coverage[entry_index] + share * similarity.get(entry_index, 0.0) / 100)
         + TITLE_BONUS * titled.get(entry_index, 0.0)
@@ -458,31 +478,6 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, f
 # ceiling shows as equal. On the development sets: top-1 +0.7 / +3.4 / +1.0 points, top-3 +0.4 /
 # 0 / +4.2 (tuning set, first and second held-out sets); at 20 precision fell on the second.
 FIELD_MATCH_BONUS = 10.0
-
-
-def field_match(index: Index, query: dict[str, float], candidates: list[int]) -> dict[int, float]:
-    """0-1 per entry: how nearly one of its fields (a title, an example) says what the description
-    says, no more and no less: the harmonic mean of the share of the description's weighted words
-    the field holds and the share of the field's words the description holds."""
-    known, idf = index.words, index.idf
-    starts, field_words, field_weight = index.field_start, index.field_words, index.field_weight
-    total = sum(query.values())
-    if not total:
-        return {}
-    numbers = {w: known[w] for w in query if w in known}
-    best: dict[int, float] = {}
-    for entry_index in candidates:
-        for position in range(starts[entry_index], starts[entry_index + 1]):
-            field_total = field_weight[position]
-            if field_total < RECALL_MIN_WEIGHT:
-                continue
-            shared = [w for w in field_words[position].split() if w in numbers]
-            if not shared:
-                continue
-            precision = sum(query[w] for w in shared) / total
-            recall = sum(idf[numbers[w]] for w in shared) / field_total
-            best[entry_index] = max(best.get(entry_index, 0.0), 2 * precision * recall / (precision + recall))
-    return best
 
 
 def title_coverage(index: Index, weights: dict[str, float], candidates: list[int]) -> dict[int, float]:
