@@ -51,6 +51,7 @@ CLUE_MARGIN = 0.05  # a clue counts when it points one way by at least this much
 WORDING_SHARE = 0.05  # of the closest known wording: only ever breaks a tie
 AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
+WRAPPER_TAG = "wrapper"  # an entry whose error only reports that an earlier step failed
 
 
 def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool = True) -> list[Match]:
@@ -138,12 +139,22 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             strength = match.strength + AGREEMENT * others
             best[entry_index] = match._replace(strength=strength, score=min(round(strength), FUZZY_CEILING))
 
-    def order(item: tuple[int, Match]) -> tuple[float, float, str]:
+    def order(item: tuple[int, Match]) -> tuple[bool, float, float, str]:
         entry_index, match = item
-        return (-round(match.strength, 6), -support.get(entry_index, 0.0), match.entry.id)
+        # An error that only says an earlier step failed ("Could not build wheels for X", torchrun's
+        # ChildFailedError) comes after any other known error of the same paste: that one says why.
+        return (_wraps(match), -round(match.strength, 6), -support.get(entry_index, 0.0), match.entry.id)
 
     ordered = [match for _, match in sorted(best.items(), key=order)]
+    if ordered and not _wraps(ordered[0]):
+        # a wrapper behind the error that says why is shown with a score below that error's
+        below = ordered[0].score - 1
+        ordered = [m._replace(score=min(m.score, below)) if _wraps(m) else m for m in ordered]
     return mark_ambiguity(worth_showing(ordered))[:limit]
+
+
+def _wraps(match: Match) -> bool:
+    return match.via != "fuzzy" and WRAPPER_TAG in match.entry.tags
 
 
 LIKELY = 65  # fuzzy first answers at this score or more were right about 5 times in 6 when tuned
