@@ -288,7 +288,7 @@ def test_version(run_cli):
 
 
 def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cli):
-    question = "model predicts the same class for every input"
+    question = "model predicts the same class for every input, accuracy stuck"
     brief = run_cli("-n", "3", question).stdout
     full = run_cli("-n", "3", "--full", question).stdout
     answers = [line for line in brief.splitlines() if line.startswith("[")]
