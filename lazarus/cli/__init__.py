@@ -155,6 +155,12 @@ def _main(argv: list[str] | None, collecting: bool) -> None:
         plain = parse_plain_options(argv)
         if plain is not None and not plain["words"]:
             argv = ["diagnose", *argv]
+        elif plain is not None and plain["words"][0] in COMMANDS:
+            # `lazarus --no-pager diagnose build.log`: the options go after the command they
+            # were written before, unless the words read as a question (`--lang zh run out of memory`)
+            at = argv.index(plain["words"][0])
+            if not reads_as_query(argv[at:]):
+                argv = [argv[at], *argv[:at], *argv[at + 1 :]]
     if argv and argv[0] in COMMANDS and reads_as_query(argv):
         argv = ["search", *argv]
     if argv and argv[0] in ("search", "diagnose"):

@@ -298,6 +298,21 @@ def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cl
     assert full.count("Likely causes") == full.count("Fix:") == len(answers)
 
 
+def test_options_written_before_a_command_belong_to_it(run_cli, tmp_path):
+    # a real build log: torch-scatter against a system nvcc 10.1 (tests/fixtures/env/index.yaml)
+    from tests.conftest import FIXTURES
+
+    log = FIXTURES / "env" / "researchprogress-11-nvcc-10.1-vs-torch-cu121.txt"
+    result = run_cli("--no-pager", "--lang", "en", "diagnose", str(log))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("[1] ") and "cuda-toolkit-for-extension-build" in result.stdout.splitlines()[0]
+    assert '"schema_version"' in run_cli("--json", "show", "cuda-out-of-memory").stdout
+    # words that read as a question stay a question
+    import json
+
+    assert json.loads(run_cli("--json", "run", "out", "of", "memory").stdout)["query"] == "run out of memory"
+
+
 def test_a_jupyter_traceback_pasted_as_an_argument_is_a_question(run_cli):
     # IPython prints a rule of dashes first; pasted as one argument it is not an option
     paste = (
