@@ -234,15 +234,20 @@ def test_interrupted_run_cleans_up_and_reports(tmp_path: Path, signum: int) -> N
 # --------------------------------------------------------------------------- --python
 
 
-def test_python_that_does_not_exist(tmp_path: Path) -> None:
-    missing = tmp_path / "no-such-python"
-    result = subprocess.run(
-        validate_args("plain-ones", "--python", str(missing)),
+def validate_with_python(tmp_path: Path, python: str) -> subprocess.CompletedProcess[str]:
+    """`lazarus validate plain-ones --python PYTHON`, as a user runs it."""
+    return subprocess.run(
+        validate_args("plain-ones", "--python", python),
         env=lazarus_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_python_that_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-python"
+    result = validate_with_python(tmp_path, str(missing))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"lazarus: --python {missing}: no such file"]
 
@@ -251,26 +256,14 @@ def test_python_too_old_for_the_sandbox(tmp_path: Path) -> None:
     fake = tmp_path / "python3.8"
     fake.write_text("#!/bin/sh\necho 3 8\nexit 1\n", encoding="utf-8")
     fake.chmod(0o755)
-    result = subprocess.run(
-        validate_args("plain-ones", "--python", str(fake)),
-        env=lazarus_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = validate_with_python(tmp_path, str(fake))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [f"lazarus: --python {fake}: Python 3.8 cannot run the sandbox (lazarus needs 3.10 or newer)"]
 
 
 def test_python_that_is_not_python(tmp_path: Path) -> None:
-    result = subprocess.run(
-        validate_args("plain-ones", "--python", "/bin/false"),
-        env=lazarus_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = validate_with_python(tmp_path, "/bin/false")
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("lazarus: --python /bin/false: cannot run it as Python"), line
