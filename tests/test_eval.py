@@ -140,12 +140,20 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
     assert copied == []
 
 
-# The first two held-out sets were read after they were measured and are development sets now
+# The first three held-out sets were read after they were measured and are development sets now
 # (tools/evaluate.py --cases tests/eval/heldout2): a ratchet on them, as on the tuning set, so a
 # change that loses real texts it used to answer is seen. Measured 2026-12-06 (README, issue 11).
 # The short titles of issue 13 cost heldout2 one confident wrong answer net (precision 73.0 ->
 # 71.4 %, top-1 56.8 -> 57.9 %): a short title wholly inside an unrelated description.
-DEV_FLOORS = {"heldout": {"top1": 63.0, "precision": 79.0}, "heldout2": {"top1": 55.0, "precision": 71.0}}
+# Ranking descriptions on words alone (a fitted blend, no rapidfuzz: match.description_scores)
+# moved the three development sets' mean top-1 59.5 -> 61.0 %, top-3 77.6 -> 79.3 %, precision
+# 75.4 -> 75.1 %; heldout2 lost most (top-1 57.9 -> 54.7 %, precision 71.4 -> 69.3 %), heldout3
+# gained most (top-1 54.7 -> 61.3 %, precision 75.3 -> 77.4 %).
+DEV_FLOORS = {
+    "heldout": {"top1": 66.5, "precision": 78.5},
+    "heldout2": {"top1": 54.5, "precision": 69.0},
+    "heldout3": {"top1": 61.0, "precision": 77.0},
+}
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))

@@ -288,7 +288,7 @@ def test_version(run_cli):
 
 
 def test_the_first_answer_is_brief_the_others_one_line_and_full_shows_all(run_cli):
-    question = "model predicts the same class for every input, accuracy stuck"
+    question = "loss does not decrease"
     brief = run_cli("-n", "3", question).stdout
     full = run_cli("-n", "3", "--full", question).stdout
     answers = [line for line in brief.splitlines() if line.startswith("[")]
@@ -336,8 +336,9 @@ def test_color_always_never_and_force_color(run_cli):
 
 
 def test_answers_that_fit_about_equally_are_possibilities_not_an_answer(run_cli):
-    # two entries fit this question about as well: neither is presented as the answer
-    question = "GPU memory keeps growing during training"
+    # two entries fit this question about as well (expected, or a leak between the splits):
+    # neither is presented as the answer
+    question = "val accuracy higher than train accuracy"
     result = run_cli("-n", "3", question)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
