@@ -149,10 +149,12 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # moved the three development sets' mean top-1 59.5 -> 61.0 %, top-3 77.6 -> 79.3 %, precision
 # 75.4 -> 75.1 %; heldout2 lost most (top-1 57.9 -> 54.7 %, precision 71.4 -> 69.3 %), heldout3
 # gained most (top-1 54.7 -> 61.3 %, precision 75.3 -> 77.4 %).
+# Then kb_gap cases whose remedy a new entry gives were relabelled with it (labels.yaml says
+# which), and the floors are those measured after.
 DEV_FLOORS = {
-    "heldout": {"top1": 66.5, "precision": 78.5},
-    "heldout2": {"top1": 54.5, "precision": 69.0},
-    "heldout3": {"top1": 61.0, "precision": 77.0},
+    "heldout": {"top1": 68.0, "precision": 78.5},
+    "heldout2": {"top1": 54.5, "precision": 72.0},
+    "heldout3": {"top1": 59.0, "precision": 78.0},
 }
 
 
