@@ -71,6 +71,7 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     # What each entry scores over all the paste's parts: a share of it lifts an entry several
     # parts point to, and it breaks what ties remain.
     support: dict[int, float] = {}
+    resembling: dict[int, tuple[float, ErrorReport]] = {}  # fuzzy: the best strength and its report
     errors_seen = 0
     pasted = next((report.text for report in reports if report.kind in PASTED), "")
     for report, report_hits, report_fragments in zip(reports, hits, fragments, strict=True):
@@ -126,18 +127,11 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             # Fuzzy and signature matches never meet (any signature hit ends fuzzy ranking), so
             # the order may use the whole strength while the score shown stops at the ceiling.
             strength = FUZZY_CEILING * max(0.0, value - handicap - 3 * position) / 100
-            score = min(round(strength), FUZZY_CEILING)
-            match = Match(index.entries[entry_index], score, "fuzzy", report, strength=strength)
-            _keep(best, entry_index, match)
+            if entry_index not in resembling or strength > resembling[entry_index][0]:
+                resembling[entry_index] = (strength, report)
             support[entry_index] = support.get(entry_index, 0.0) + strength
-
-    # A long paste is ranked in parts (the whole, its title, its first lines): an entry that
-    # several parts point to gains a share of what the other parts gave it.
-    for entry_index, match in best.items():
-        others = support.get(entry_index, 0.0) - match.strength
-        if match.via == "fuzzy" and others > 0:
-            strength = match.strength + AGREEMENT * others
-            best[entry_index] = match._replace(strength=strength, score=min(round(strength), FUZZY_CEILING))
+    if resembling:
+        best.update(_resembling_matches(index, resembling, support, limit))
 
     def order(item: tuple[int, Match]) -> tuple[bool, float, float, str]:
         entry_index, match = item
@@ -151,6 +145,30 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
         below = ordered[0].score - 1
         ordered = [m._replace(score=min(m.score, below)) if _wraps(m) else m for m in ordered]
     return mark_ambiguity(worth_showing(ordered))[:limit]
+
+
+def _resembling_matches(
+    index: Index, resembling: dict[int, tuple[float, ErrorReport]], support: dict[int, float], limit: int
+) -> dict[int, Match]:
+    """The fuzzy matches worth ordering: a long paste is ranked in parts (the whole, its title,
+    its first lines), and an entry that several parts point to gains a share of what the other
+    parts gave it. Only the best few become matches: reading an entry costs more than ranking it."""
+    strengths: dict[int, float] = {}
+    for entry_index, (strength, _) in resembling.items():
+        others = support[entry_index] - strength
+        strengths[entry_index] = strength + AGREEMENT * others if others > 0 else strength
+    ids = index.ids
+    ranked = sorted(strengths, key=lambda e: (-round(strengths[e], 6), -support[e], ids[e]))
+    return {
+        entry_index: Match(
+            index.entries[entry_index],
+            min(round(strengths[entry_index]), FUZZY_CEILING),
+            "fuzzy",
+            resembling[entry_index][1],
+            strength=strengths[entry_index],
+        )
+        for entry_index in ranked[: max(limit, 2)]  # the first two tell whether it is ambiguous
+    }
 
 
 def _wraps(match: Match) -> bool:
