@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from lazarus.kb.load import FileVerdict
     from lazarus.kb.records import Record
 
-FORMAT = 28  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
+FORMAT = 29  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -263,10 +263,13 @@ class Index:
         value: float = self.part("unknown_idf")
         return value
 
-    @property
-    def records(self) -> dict[str, list[Record]]:
-        """Entry id -> verification records."""
-        value: dict[str, list[Record]] = self.part("records")
+    def records_of(self, entry_id: str) -> list[Record]:
+        """An entry's verification records. Each entry's are kept pickled apart: a query shows
+        three entries, and unpickling every entry's records would cost more than its ranking."""
+        blob: bytes | None = self.part("records").get(entry_id)
+        if blob is None:
+            return []
+        value: list[Record] = safe_loads(blob)
         return value
 
     @property
@@ -402,10 +405,16 @@ def assemble(
         postings=postings,
         idf=idf,
         unknown_idf=math.log(1 + n / 0.5),
-        records=records,
+        records={entry_id: _pickled(found) for entry_id, found in records.items()},
         dirs=tuple(str(d) for d in folders),
         environment=tuple((piece.id, check) for piece in pieces for check in piece.environment),
     )
+
+
+def _pickled(value: object) -> bytes:
+    import pickle
+
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _postings(per_entry: list[tuple[str, ...]], words: dict[str, int]) -> tuple[array[int], array[int]]:

@@ -143,14 +143,14 @@ def verification(index: Index, entry_id: str, lang: str) -> str:
     """An entry's verification line, in the reader's language."""
     from lazarus.kb.records import status_line
 
-    return status_line(index.records.get(entry_id, []), lang)
+    return status_line(index.records_of(entry_id), lang)
 
 
 def proof(index: Index, entry_id: str) -> list[dict[str, str | None]]:
     """An entry's verification records as data for programs: device, torch, outcome, gpu, date."""
     return [
         {"device": r.device, "torch": r.torch, "outcome": r.outcome, "gpu": r.gpu, "date": r.date}
-        for r in index.records.get(entry_id, [])
+        for r in index.records_of(entry_id)
     ]
 
 
