@@ -154,7 +154,7 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # Then kb_gap cases whose remedy a new entry gives were relabelled with it (labels.yaml says
 # which), and the floors are those measured after.
 DEV_FLOORS = {
-    "heldout": {"top1": 66.5, "precision": 78.5},
+    "heldout": {"top1": 66.0, "precision": 78.5},
     "heldout2": {"top1": 54.5, "precision": 75.0},
     "heldout3": {"top1": 58.0, "precision": 78.0},
 }
