@@ -130,6 +130,8 @@ class Match(NamedTuple):
     # a fuzzy answer about as close as another, or any answer to a text of another framework:
     # no confident first answer
     ambiguous: bool = False
+    # fuzzy: how nearly one field of the entry (a title, an example) says what the text says, 0-1
+    field_match: float = 0.0
 
 
 class Diagnosis(NamedTuple):
