@@ -14,7 +14,11 @@ import os
 # `struct` and `codecs` into every query for the writer's sake.
 from _pickle import Unpickler, UnpicklingError
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 Allowed = Mapping[str, "set[str] | frozenset[str]"]
 # Plain data needs no class at all: str, bytes, int, float, tuple, list, dict and None are

@@ -6,31 +6,37 @@ imports `inspect`) would cost the query's start-up more than everything here.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Literal, NamedTuple
 
-# How an error was found in a text: a Python exception, a DataLoader worker's original error, the
-# first exception of a chain, a line that is an error without a traceback (CUDA banners, `Killed`),
-# an error mentioned in prose, a warning, a signal, a logged error line; "text" is a description
-# ranked as prose, "context" a short paste kept whole for the signatures only, "output" lines of a
-# program's output with no error line in them, compared whole as a message.
-ReportKind = Literal[
-    "exception",
-    "worker-exception",
-    "chained",
-    "error-line",
-    "mention",
-    "warning",
-    "signal",
-    "log-line",
-    "output",
-    "text",
-    "context",
-]
-# "fragment": the paste is part of a message an entry knows (its symptom or an example error).
-# "environment": an environment report in the paste fails one of the entry's checks.
-MatchVia = Literal["signature", "fragment", "fuzzy", "environment"]
-# What a match's score means to a reader (lazarus.query.match.confidence).
-Confidence = Literal["known", "likely", "possible"]
+    # How an error was found in a text: a Python exception, a DataLoader worker's original error, the
+    # first exception of a chain, a line that is an error without a traceback (CUDA banners, `Killed`),
+    # an error mentioned in prose, a warning, a signal, a logged error line; "text" is a description
+    # ranked as prose, "context" a short paste kept whole for the signatures only, "output" lines of a
+    # program's output with no error line in them, compared whole as a message.
+    ReportKind = Literal[
+        "exception",
+        "worker-exception",
+        "chained",
+        "error-line",
+        "mention",
+        "warning",
+        "signal",
+        "log-line",
+        "output",
+        "text",
+        "context",
+    ]
+    # "fragment": the paste is part of a message an entry knows (its symptom or an example error).
+    # "environment": an environment report in the paste fails one of the entry's checks.
+    MatchVia = Literal["signature", "fragment", "fuzzy", "environment"]
+    # What a match's score means to a reader (lazarus.query.match.confidence).
+    Confidence = Literal["known", "likely", "possible"]
+else:
+    from lazarus.tuples import NamedTuple
+
+    ReportKind = MatchVia = Confidence = str  # only annotations name them
 
 
 # `{name}` in an entry's fix_here: what a signature's (?P<name>...) group captured

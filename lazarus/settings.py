@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from lazarus.errors import UsageError
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -37,17 +37,21 @@ def test_query_path_never_imports_torch() -> None:
 
 
 def test_a_query_from_the_cache_imports_only_what_it_needs(tmp_path) -> None:
-    """Start-up is a feature (ARCHITECTURE.md): once the index is cached, a plain query imports
-    no pathlib, json, pickle, yaml or typer, and compiles no regex again."""
+    """Start-up is a feature (ARCHITECTURE.md): once the index is cached, a plain query (a
+    message, an English and a Chinese description) imports no pathlib, json, pickle, yaml, typer,
+    typing or rapidfuzz, and compiles no regex again."""
     code = (
         "import sys\n"
         "from lazarus.cli import main\n"
-        "try:\n"
-        "    main(['ValueError: Expected more than 1 value per channel when training, got input size [1, 256]'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
+        "for query in ['ValueError: Expected more than 1 value per channel when training, got input size [1, 256]',\n"
+        "              'loss is nan after a few epochs', '训练时loss一直是nan']:\n"
+        "    try:\n"
+        "        main([query])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
         "from lazarus.regex import store\n"
-        "print(sorted({'pathlib', 'json', 'pickle', 'yaml', 'typer', 'torch'} & set(sys.modules)), len(store._new))\n"
+        "heavy = {'pathlib', 'json', 'pickle', 'yaml', 'typer', 'torch', 'typing', 'rapidfuzz'}\n"
+        "print(sorted(heavy & set(sys.modules)), len(store._new))\n"
     )
     env = {**os.environ, "LAZARUS_CACHE_DIR": str(tmp_path)}
     env.pop("LAZARUS_NO_CACHE", None)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 COMMANDS = ("search", "diagnose", "show", "tags", "tag", "list", "kb", "validate", "run", "env")
 

@@ -6,14 +6,15 @@ The typer app (lazarus.cli.app) and the fast path (lazarus.cli.main) both call t
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from lazarus.errors import UsageError
 from lazarus.settings import check_kb_dirs, check_lang, debug, set_color_mode
 from lazarus.ui.output import err, kb_problems_reporter, out
 
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from lazarus.model import Diagnosis
     from lazarus.query.index import Index

@@ -18,18 +18,24 @@ import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 
 from lazarus.i18n import say
 
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Literal, NamedTuple
 
     from packaging.version import Version
 
+    Outcome = Literal["passed", "failed", "skipped"]
+else:
+    from lazarus.tuples import NamedTuple
+
+    Outcome = str  # only annotations name it
+
 RECORDS_DIR = "verified"
-Outcome = Literal["passed", "failed", "skipped"]
-OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "skipped")  # Outcome's names, in its order
 MARKS: dict[Outcome, str] = {"passed": "✓", "failed": "✗", "skipped": "–"}
 DEVICE_ORDER = ("cpu", "cuda")
 RECORD_FIELDS = ("outcome", "date", "torch", "device", "cuda", "gpu")

@@ -16,7 +16,6 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, overload
 
 from lazarus import cachefile
 from lazarus.model import Entry, EnvCheck, KBProblem
@@ -25,12 +24,16 @@ from lazarus.settings import cache_dir, cache_folder
 from lazarus.version import __version__
 
 # pickle (which imports re, struct and codecs), math and pathlib serve only to build the index:
-# a query that reads it from the cache imports none of them.
+# a query that reads it from the cache imports none of them; nor typing (lazarus.tuples says why).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, NamedTuple, TypeGuard, overload
 
     from lazarus.kb.load import FileVerdict
     from lazarus.kb.records import Record
+else:
+    from lazarus.tuples import NamedTuple
 
 FORMAT = 29  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change
 
@@ -61,11 +64,13 @@ class LazyEntries(Sequence[Entry]):
     def __len__(self) -> int:
         return self._count
 
-    @overload
-    def __getitem__(self, position: int) -> Entry: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __getitem__(self, position: slice) -> list[Entry]: ...
+        @overload
+        def __getitem__(self, position: int) -> Entry: ...
+
+        @overload
+        def __getitem__(self, position: slice) -> list[Entry]: ...
 
     def __getitem__(self, position: int | slice) -> Entry | list[Entry]:
         if isinstance(position, slice):

@@ -6,9 +6,11 @@ TAIL_BYTES and the region after the last traceback header seen before them are k
 
 from __future__ import annotations
 
-from typing import BinaryIO
-
 from lazarus.errors import InputError
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CHUNK = 8 << 20
 TAIL_BYTES = 1 << 20

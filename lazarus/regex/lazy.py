@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class LazyPattern:

@@ -18,10 +18,13 @@ import _sre  # type: ignore[import-not-found]  # no stubs: the engine behind `re
 import os
 import re
 import sys
-from typing import Any
 
 from lazarus import cachefile
 from lazarus.settings import cache_folder, use_cache
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1  # bump when what is stored per pattern changes
 MAX_PATTERNS = 20_000  # more, and the file starts afresh: a runaway cache must not slow queries

@@ -6,11 +6,14 @@ Every function here is pure: data in, a string out. Nothing prints.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
 from lazarus.i18n import labels_in
 from lazarus.model import PLACEHOLDER, Diagnosis, Entry, Match
 from lazarus.regex.lazy import lazy
+
+TYPE_CHECKING = False  # typing is imported only by type checkers (lazarus.tuples says why)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PLACEHOLDER = lazy(PLACEHOLDER)
 
