@@ -174,6 +174,24 @@ PARTS = (
 )
 
 
+class _Part:
+    """An attribute of an Index read from its part of the index the first time it is used."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, index: Index | None, owner: type | None = None) -> Any:
+        return self if index is None else index.part(self._name)
+
+
+if TYPE_CHECKING:
+
+    def _part() -> Any: ...
+
+else:
+    _part = _Part
+
+
 class Index:
     """The compiled KB. Read from the cache, each part is unpickled the first time it is used:
     a message that a signature answers never reads the texts compared by resemblance."""
@@ -198,75 +216,33 @@ class Index:
             value = self._values[name] = self._part(name)
             return value
 
-    @property
-    def ids(self) -> tuple[str, ...]:
-        value: tuple[str, ...] = self.part("ids")
-        return value
+    ids: tuple[str, ...] = _part()
+    problems: tuple[KBProblem, ...] = _part()
 
-    @property
-    def problems(self) -> tuple[KBProblem, ...]:
-        value: tuple[KBProblem, ...] = self.part("problems")
-        return value
-
-    @property
-    def signatures(self) -> tuple[array[int], tuple[str, ...], tuple[str, ...], bytes]:
-        # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every
-        # regex at start-up would cost more than a query, and columns of plain strings load
-        # fastest. `literal` is a substring any match must contain (lower-cased when `folded`),
-        # so that most patterns are ruled out by a plain `in` test and only the few left are compiled.
-        value: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes] = self.part("signatures")
-        return value
+    # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every
+    # regex at start-up would cost more than a query, and columns of plain strings load
+    # fastest. `literal` is a substring any match must contain (lower-cased when `folded`),
+    # so that most patterns are ruled out by a plain `in` test and only the few left are compiled.
+    signatures: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes] = _part()
 
     # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
     # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
-    @property
-    def field_text(self) -> tuple[str, ...]:
-        value: tuple[str, ...] = self.part("field_text")
-        return value
+    field_text: tuple[str, ...] = _part()
 
-    @property
-    def field_words(self) -> tuple[str, ...]:
-        """Each field's distinct words, space-separated."""
-        value: tuple[str, ...] = self.part("field_words")
-        return value
+    # Each field's distinct words, space-separated.
+    field_words: tuple[str, ...] = _part()
+    field_is_message: bytes = _part()
+    field_start: array[int] = _part()
 
-    @property
-    def field_is_message(self) -> bytes:
-        value: bytes = self.part("field_is_message")
-        return value
-
-    @property
-    def field_start(self) -> array[int]:
-        value: array[int] = self.part("field_start")
-        return value
-
-    @property
-    def field_weight(self) -> array[float]:
-        """Each field's words weighed: the sum of their idf, in the order of field_words."""
-        value: array[float] = self.part("field_weight")
-        return value
+    # Each field's words weighed: the sum of their idf, in the order of field_words.
+    field_weight: array[float] = _part()
 
     # Inverted index in compressed-row form: word -> word number; for each layer, the entries
     # posting word w are entries[offsets[w]:offsets[w + 1]]. Flat arrays load as one copy.
-    @property
-    def words(self) -> Mapping[str, int]:
-        value: Mapping[str, int] = self.part("words")
-        return value
-
-    @property
-    def postings(self) -> tuple[tuple[array[int], array[int]], ...]:
-        value: tuple[tuple[array[int], array[int]], ...] = self.part("postings")
-        return value
-
-    @property
-    def idf(self) -> array[float]:
-        value: array[float] = self.part("idf")
-        return value
-
-    @property
-    def unknown_idf(self) -> float:
-        value: float = self.part("unknown_idf")
-        return value
+    words: Mapping[str, int] = _part()
+    postings: tuple[tuple[array[int], array[int]], ...] = _part()
+    idf: array[float] = _part()
+    unknown_idf: float = _part()
 
     def records_of(self, entry_id: str) -> list[Record]:
         """An entry's verification records. Each entry's are kept pickled apart: a query shows
@@ -277,16 +253,10 @@ class Index:
         value: list[Record] = safe_loads(blob)
         return value
 
-    @property
-    def dirs(self) -> tuple[str, ...]:
-        value: tuple[str, ...] = self.part("dirs")
-        return value
+    dirs: tuple[str, ...] = _part()
 
-    @property
-    def environment(self) -> tuple[tuple[str, EnvCheck], ...]:
-        """(entry id, check) for `lazarus env`."""
-        value: tuple[tuple[str, EnvCheck], ...] = self.part("environment")
-        return value
+    # (entry id, check) for `lazarus env`.
+    environment: tuple[tuple[str, EnvCheck], ...] = _part()
 
     def by_id(self, entry_id: str) -> Entry | None:
         try:

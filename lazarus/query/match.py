@@ -62,10 +62,12 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     (a text from another framework) only signatures can answer.
     """
     reports = reports[:MAX_REPORTS]
-    hits = [signature_hits(index, report.text) for report in reports]
-    fragments = [
-        fragment_hits(index, report.text) if not hit else [] for report, hit in zip(reports, hits, strict=True)
-    ]
+    # A one-line paste is often two reports of the same text (a log line and a description):
+    # each distinct text is searched once.
+    hits_of = {text: signature_hits(index, text) for text in dict.fromkeys(report.text for report in reports)}
+    fragments_of = {text: fragment_hits(index, text) for text, hit in hits_of.items() if not hit}
+    hits = [hits_of[report.text] for report in reports]
+    fragments = [fragments_of.get(report.text, []) for report in reports]
     signatures_hit = any(hits) or any(fragments)
     best: dict[int, Match] = {}
     # What each entry scores over all the paste's parts: a share of it lifts an entry several
@@ -507,9 +509,7 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, t
         return {}
     share = SIMILARITY_SHARE
     needed = (100 * (CONFIDENT - 0.5) / FUZZY_CEILING + ERROR_FUZZY_HANDICAP - 100 * share) / (100 * (1 - share))
-    candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
-    if len(candidates) > MAX_CANDIDATES:  # compare only the best-covered
-        candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
+    candidates = _best_covered(coverage, needed)
     _, matched = field_evidence(index, weights, candidates, messages_only=True)
     return {
         entry_index: (
@@ -518,6 +518,15 @@ def fuzzy_scores(index: Index, text: str, as_error: bool = False) -> dict[int, t
         )
         for entry_index in candidates
     }
+
+
+def _best_covered(coverage: dict[int, float], needed: float) -> list[int]:
+    """The entries covered enough to reach a shown score, at most MAX_CANDIDATES of the best: only
+    they are looked at closer, the costly part of a fuzzy query."""
+    candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
+    if len(candidates) > MAX_CANDIDATES:
+        candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
+    return candidates
 
 
 # A description's fit is a weighted sum of four 0-1 figures. The weights' ratios were fitted (a
@@ -544,9 +553,7 @@ def description_scores(index: Index, text: str) -> dict[int, tuple[float, float]
     # words cover too little to reach a shown score however its fields read is not looked at.
     reach = 100 * (CONFIDENT - 0.5) / FUZZY_CEILING - RECALL_WEIGHT - FIELD_MATCH_WEIGHT
     needed = reach / (COVERAGE_WEIGHT + TITLE_WEIGHT)
-    candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
-    if len(candidates) > MAX_CANDIDATES:  # look closer only at the best-covered
-        candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
+    candidates = _best_covered(coverage, needed)
     recalled, matched = field_evidence(index, weights, candidates)
     titled = title_coverage(index, weights, candidates)
     return {
