@@ -35,6 +35,21 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"\btorch\.(int64|long|LongTensor)\b", "long"),
         (r"\btorch\.(float16|half|HalfTensor)\b", "half"),
         (r"\btorch\.cuda\.(\w+)Tensor\b", r"cuda \1"),
+        # English words for the same change, written one way ("goes up", "rises", "climbs" are
+        # "increase"), as entries and questions word it differently.
+        (
+            r"(?i)\b(?:go(?:es|ing)?|went|gone|shoots?|shot|jumps?|jumped) up\b"
+            r"|\b(?:ris(?:es|ing|en)|rose|climb(?:s|ed|ing)?|increas(?:es|ed|ing))\b",
+            "increase",
+        ),
+        (
+            r"(?i)\b(?:go(?:es|ing)?|went|gone) down\b"
+            r"|\b(?:fall(?:s|ing|en)?|fell|drop(?:s|ped|ping)|decreas(?:es|ed|ing)|declin(?:es|ed|ing))\b",
+            "decrease",
+        ),
+        # ... and a change that does not happen is another thing ("loss does not decrease" is
+        # not "loss decreases"): one word for it.
+        (r"(?i)\b(?:not|never|no longer|hardly|barely)\s+(?:even\s+)?(increase|decrease)\b", r"no\1"),
         # Chinese words for the same change, written one way: memory 增加 / 上涨 is 增长.
         ("增加|上涨|上升|升高|暴涨|飙升", "增长"),
         ("降低|减少|减小", "下降"),
@@ -44,6 +59,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         ("波动|抖动|来回跳|忽高忽低|上下跳", "震荡"),
         ("卡死|卡在|不动了|没有反应|没反应|停住", "卡住"),
         ("黑屏|全是黑色|一片黑|都是黑的", "全黑"),
+        # "4卡", "双卡", "8张卡": several GPUs, as the entries say it (多卡); not 卡住 (stuck).
+        (r"(?<![\d一单])(?:[2-9]|[1-9]\d|双|两|四|八|多)\s*张?\s*卡(?![住死在顿])", "多卡"),
         (r"(?:一直|始终|全|都|总)(?:为|是|等于)\s*0(?![.\d])", "为0"),
         (r"(?:一直|始终|全|都)(?:为|是)\s*nan", "为nan"),
         (r"\b\d+\.\d+(?:e[-+]?\d+)?\b", " <num> "),

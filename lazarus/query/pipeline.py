@@ -60,11 +60,11 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     elsewhere = other_framework(text)
     fuzzy = not elsewhere and speaks_domain(text)
     matches = rank(index, reports, limit=limit, fuzzy=fuzzy) if reports else []
-    if elsewhere:
-        matches = [m._replace(ambiguous=True) for m in matches]
     findings = environment_findings(index, text)
     if findings:
         matches = _environment_first(index, matches, findings, limit)
+    if elsewhere:
+        matches = [m._replace(ambiguous=True) for m in matches]
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches), environment=findings)
 
 
@@ -81,7 +81,8 @@ def environment_findings(index: Index, text: str) -> tuple[EnvFinding, ...]:
 
 def _environment_first(index: Index, matches: list[Match], findings: tuple[EnvFinding, ...], limit: int) -> list[Match]:
     """A fact of the user's environment decides between answers: the entries whose checks it
-    fails come first, then the others ranked as before."""
+    fails come first, not possibilities any more, then the others ranked as before, the ones
+    found by resemblance as possibilities."""
     first: list[Match] = []
     for finding in findings:
         if any(m.entry.id == finding.entry_id for m in first):
@@ -90,9 +91,10 @@ def _environment_first(index: Index, matches: list[Match], findings: tuple[EnvFi
         entry = known.entry if known is not None else index.by_id(finding.entry_id)
         if entry is not None:
             match = Match(entry, ENVIRONMENT_SCORE, "environment") if known is None else known
-            first.append(match._replace(finding=finding))
+            first.append(match._replace(finding=finding, ambiguous=False))
     chosen = {m.entry.id for m in first}
-    return (first + [m for m in matches if m.entry.id not in chosen])[: max(limit, len(first))]
+    others = [m._replace(ambiguous=m.ambiguous or m.via == "fuzzy") for m in matches if m.entry.id not in chosen]
+    return (first + others)[: max(limit, len(first))]
 
 
 def diagnose_output(index: Index, text: str, limit: int) -> Diagnosis:

@@ -48,6 +48,22 @@ def test_builtin_entries_can_be_found_in_both_languages():
         assert len(chinese) >= 2 and len(english) >= 2, entry.id
 
 
+def test_an_example_written_as_an_error_is_matched_by_its_entry_signatures():
+    """An example that is an error message as printed (an exception class, then a colon) is what
+    users paste: if none of its entry's signatures matches it, they get at best a fuzzy guess."""
+    import re
+
+    error_line = re.compile(r"^[\"']?(?:[A-Za-z_.]+\.)?[A-Z]\w*(?:Error|Exception|Warning)\b\s*:")
+    unmatched = [
+        f"{entry.id}: {example[:80]}"
+        for entry in load_kb([], KB).entries
+        if entry.signatures
+        for example in entry.examples
+        if error_line.match(example) and not any(re.search(p, example) for p in entry.signatures)
+    ]
+    assert unmatched == []
+
+
 def test_a_valid_user_entry_loads(tmp_path):
     write_entry(tmp_path, "my-entry")
     result = load_kb([tmp_path])

@@ -1,4 +1,5 @@
-"""Chinese is cut into words from lazarus/query/cjk_words.txt, the same way for questions and entries."""
+"""Chinese is cut into words from lazarus/query/cjk_words.txt, the same way for questions and entries;
+words people write for the same thing (in Chinese and English) meet."""
 
 from __future__ import annotations
 
@@ -38,10 +39,24 @@ def test_the_word_list_is_well_formed():
         ("验证集准确率一直不变", ["验证集", "验证", "准确率", "准确", "一直", "不变"]),
         ("过拟合", ["过拟合", "拟合"]),
         ("梯度爆炸", ["梯度", "爆炸"]),  # a compound of two known words is those two words
+        # words jieba's HMM guessed from the KB (卡慢, 比单) are not words: 单卡 meets the entries
+        ("多卡训练比单卡慢", ["多卡", "训练", "比", "单卡", "慢"]),
     ],
 )
 def test_questions_are_cut_into_words(question, words):
     assert segment(question) == words
+
+
+@pytest.mark.parametrize(
+    "question", ["4卡的精度比单卡低", "双卡的精度比单卡低", "8 张卡的精度比单卡低", "两张卡的精度比单卡低"]
+)
+def test_a_count_of_cards_is_several_gpus(question):
+    assert tokens(normalize(question)) == tokens(normalize("多卡的精度比单卡低"))
+
+
+@pytest.mark.parametrize("question", ["4090显卡", "用1080卡训练", "第2卡住了", "一张卡", "单卡"])
+def test_a_card_that_is_not_a_count_stays_as_written(question):
+    assert "多卡" not in tokens(normalize(question))
 
 
 def test_a_lone_character_and_an_unknown_run_stay_whole_characters():
@@ -59,3 +74,25 @@ def test_the_kb_is_indexed_with_the_same_words():
         assert word in index.words, word
     for straddle in ("存一", "住不", "序会"):  # pairs across two words are not indexed
         assert straddle not in index.words, straddle
+
+
+@pytest.mark.parametrize(
+    "question, same",
+    [
+        ("validation loss goes up", "validation loss rises"),
+        ("val loss increasing", "val loss climbed"),
+        ("training loss goes down", "training loss falls"),
+        ("accuracy dropped", "accuracy decreases"),
+    ],
+)
+def test_english_words_for_a_change_meet(question, same):
+    assert tokens(normalize(question)) == tokens(normalize(same))
+
+
+def test_the_direction_of_a_change_is_kept():
+    assert tokens(normalize("loss goes up")) != tokens(normalize("loss goes down"))
+
+
+def test_a_change_that_does_not_happen_is_not_the_change():
+    assert tokens(normalize("loss does not decrease")) == tokens(normalize("the loss isn't going down"))
+    assert tokens(normalize("loss does not decrease")) != tokens(normalize("loss decreases"))
