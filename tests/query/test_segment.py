@@ -96,3 +96,8 @@ def test_the_direction_of_a_change_is_kept():
 def test_a_change_that_does_not_happen_is_not_the_change():
     assert tokens(normalize("loss does not decrease")) == tokens(normalize("the loss isn't going down"))
     assert tokens(normalize("loss does not decrease")) != tokens(normalize("loss decreases"))
+
+
+def test_full_width_letters_are_the_ascii_ones():
+    # what a Chinese input method types: ｌｏｓｓ为ｎａｎ
+    assert tokens(normalize("ｌｏｓｓ为ｎａｎ，ｂａｔｃｈｓｉｚｅ＝４")) == tokens(normalize("loss为nan,batchsize=4"))
