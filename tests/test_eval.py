@@ -161,10 +161,11 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
-    "heldout": {"top1": 58.0, "precision": 85.0},
-    "heldout2": {"top1": 52.5, "precision": 81.0},
+    "heldout": {"top1": 59.5, "precision": 78.5},
+    "heldout2": {"top1": 52.5, "precision": 78.5},
     "heldout3": {"top1": 57.0, "precision": 81.0},
     "heldout4": {"top1": 45.0, "precision": 86.0},
+    "heldout5": {"top1": 57.0, "precision": 90.5},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -177,6 +178,17 @@ DEV_FLOORS = {
 # English words for a change were written one way ("goes up", "rises" -> "increase", and "does
 # not decrease" -> "nodecrease"; normalize): top-1 of heldout2, heldout3, heldout4 +0.9, +0.9,
 # +1.5 points, the tuning set's top-3 96.7 -> 97.1 %.
+# The fifth set was measured blind at 3f39464 (top-1 49.1 %, top-3 66.0 %, precision 91.2 %) and
+# at 611b5ac (50.0 %, 67.0 %, 91.4 %), then read: a development set since. A printed "loss nan"
+# became a signature of the nan entry: heldout top-1 58.4 -> 59.6 %, heldout5 50.0 -> 52.8 %, while
+# two nan losses under fp16 labelled with the fp16 entries get the general one (heldout2 precision
+# 81.2 -> 80.0 %, heldout5 91.4 -> 88.9 %).
+# Then messages the fifth set showed without a signature got one (a YOLO "Label class N exceeds
+# nc=M", an undefined symbol in torch's own libraries, older wordings of two messages): heldout5
+# top-1 52.8 -> 57.5 %; the first set's labellers had judged those YOLO and source-build messages
+# project-specific (5 texts), the fifth set's labeller gave them these entries: heldout precision
+# 85.5 -> 79.1 %. A long question with code is ranked on its sentences (extract._written):
+# heldout2 and heldout5 top-3 +0.9 and +2.0 points, one more unclear heldout2 text answered.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))

@@ -36,6 +36,8 @@ _PREFIX = lazy(
     r")+"
 )
 _PREFIX_STARTS = frozenset("[E0123456789MTWFS")
+# A Markdown or e-mail quote of the log (`> Traceback ...`, `> > File ...`); not a REPL's `>>>`.
+_QUOTE = lazy(r"^(?:>(?: |$))+")
 # Searched, not anchored: progress bars often leave the header glued to the end of their line.
 _TRACEBACK = lazy(r"(?:^|\W|\^C)(Original )?Traceback \(most recent call last\)")  # ^C: the echo of Ctrl-C
 _FRAME = lazy(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
@@ -137,6 +139,8 @@ def clean_lines(text: str) -> list[str]:
             line = _IDEOGRAPHIC_STOP.sub(".", line.translate(_TYPOGRAPHIC))
         if "\x1b" in line:
             line = _ANSI.sub("", line)
+        if line[:1] == ">":
+            line = _QUOTE.sub("", line, count=1)
         if line.lstrip()[:1] in _PREFIX_STARTS:
             line = _PREFIX.sub("", line, count=1)
         if "Traceback (most recent call last)" in line and _FLATTENED.search(line):
@@ -246,7 +250,8 @@ def extract(text: str) -> list[ErrorReport]:
     # are somebody's words too: a log holds more.
     keyword_lines_only = all(report.kind == "log-line" for report in ordered)
     message_like = _MESSAGE_LIKE.search(text) is not None and _function_word_share(text) < MESSAGE_FUNCTION_WORDS
-    prose = _looks_like_prose(kept) or (len(kept) <= 2 and keyword_lines_only and not message_like)
+    written = _written(kept)
+    prose = _looks_like_prose(written) or (len(kept) <= 2 and keyword_lines_only and not message_like)
     if ordered and not prose:
         return ordered + _context(kept)
     if not ordered and not prose and 0 < len(kept) <= 2 and message_like:
@@ -261,7 +266,16 @@ def extract(text: str) -> list[ErrorReport]:
         # message, not as somebody's words.
         whole = "\n".join(line for _, line in kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
         return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="output")]
-    return ordered + _descriptions(kept)
+    return ordered + _descriptions(kept if _short(kept) else written)
+
+
+def _written(kept: Lines) -> Lines:
+    """The lines somebody wrote, without the code and printed output a question quotes: they
+    tell whether it is a description (a forum question with its code is long, and has few
+    function words, its sentences are not). A text longer than a template is a log."""
+    if len(kept) > MAX_TEMPLATE_LINES:
+        return kept
+    return [(n, line) for n, line in kept if not _is_code(line) and not _is_output(line)] or kept
 
 
 def _bounded(lines: list[str]) -> list[str]:

