@@ -165,7 +165,7 @@ DEV_FLOORS = {
     "heldout2": {"top1": 52.5, "precision": 78.5},
     "heldout3": {"top1": 57.0, "precision": 81.0},
     "heldout4": {"top1": 45.0, "precision": 86.0},
-    "heldout5": {"top1": 57.0, "precision": 90.5},
+    "heldout5": {"top1": 57.0, "precision": 91.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -189,6 +189,9 @@ DEV_FLOORS = {
 # project-specific (5 texts), the fifth set's labeller gave them these entries: heldout precision
 # 85.5 -> 79.1 %. A long question with code is ranked on its sentences (extract._written):
 # heldout2 and heldout5 top-3 +0.9 and +2.0 points, one more unclear heldout2 text answered.
+# Then 8 entries were written for the fifth set's kb_gap needs and its 10 kb_gap texts relabelled
+# with them (labels.yaml says which; 5 of those threads are cited by the new entries, so they are
+# left out of its figures): heldout5 top-1 57.1 %, top-3 76.8 %, precision 91.4 %.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))

@@ -235,6 +235,8 @@ DOMAIN_WORDS = frozenset(
     killed h100 a100 v100 t4 rtx 3090 4090 cnn resnet vit unet gan diffusion llm lora acc val dropout
     batchnorm collapse converge convergence underfit underfitting augmentation generator discriminator
     reproduce reproducibility torchrun init_process_group multinode nproc_per_node
+    gnn gcn gat pyg torch_geometric edge_index mmdetection mmseg mmengine ultralytics yolov5 yolov8 clip
+    simclr contrastive forecast forecasting
     """.split()
 )
 DOMAIN_CJK = (
