@@ -114,3 +114,21 @@ def test_a_dangling_link_is_reported_and_later_edits_are_still_seen(tmp_path, mo
     os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
     second = run_cli("--kb", str(tmp_path / "team"), "GoldenTeamError: first")
     assert "Edited after the first query" in second.stdout
+
+
+# The cached index is reused while FORMAT and the KB files stay the same: a change to how text
+# becomes words (normalize.py, cjk_words.txt) that leaves FORMAT alone would keep users on an
+# index of the old words. The digest of those files is pinned here together with FORMAT.
+WORDS_SOURCES = ("lazarus/query/normalize.py", "lazarus/query/cjk_words.txt")
+WORDS_DIGEST = (35, "fcdd5fceb8b54e98")
+
+
+def test_a_change_of_how_text_becomes_words_bumps_the_index_format():
+    import hashlib
+
+    root = KB.parent
+    digest = hashlib.sha256(b"".join((root / name).read_bytes() for name in WORDS_SOURCES)).hexdigest()[:16]
+    assert (index_module.FORMAT, digest) == WORDS_DIGEST, (
+        "how text becomes words changed: bump FORMAT in lazarus/query/index.py, then set WORDS_DIGEST "
+        f"to ({index_module.FORMAT + 1}, {digest!r})"
+    )
