@@ -271,8 +271,9 @@ def extract(text: str) -> list[ErrorReport]:
 
 def _written(kept: Lines) -> Lines:
     """The lines somebody wrote, without the code and printed output a question quotes: they
-    tell whether it is a description (a forum question with its code is long, and has few
-    function words, its sentences are not). A text longer than a template is a log."""
+    tell whether a text is a description. A forum question that quotes its training loop is long
+    and poor in function words; its sentences are neither. A text longer than a template is a
+    log, taken as it is."""
     if len(kept) > MAX_TEMPLATE_LINES:
         return kept
     return [(n, line) for n, line in kept if not _is_code(line) and not _is_output(line)] or kept

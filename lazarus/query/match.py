@@ -208,12 +208,15 @@ def mark_ambiguity(shown: list[Match]) -> list[Match]:
     """Mark the fuzzy answers that are possibilities: all of them when the first is not clearly
     ahead of the second, else those after the first. How often a likely answer is right was
     measured on first answers only; one shown below a likely answer is at best another possibility
-    ("loss stays flat": the first answer likely, the two below it were labelled likely too)."""
+    (three answers to one question were all labelled likely before)."""
     if len(shown) < 2 or shown[0].via != "fuzzy":
         return shown
     first, second = shown[0], shown[1]
     clear = first.score - second.score >= MARGIN or first.strength - second.strength >= STRENGTH_MARGIN
-    return [m._replace(ambiguous=True) if m.via == "fuzzy" and (m is not first or not clear) else m for m in shown]
+    return [
+        m._replace(ambiguous=True) if m.via == "fuzzy" and (rank > 0 or not clear) else m
+        for rank, m in enumerate(shown)
+    ]
 
 
 def confidence(match: Match) -> Confidence:
