@@ -13,7 +13,7 @@ import re
 import warnings
 
 from lazarus.model import ErrorReport, ReportKind
-from lazarus.query.normalize import STOPWORDS, chinese_characters
+from lazarus.query.normalize import STOPWORDS, chinese_characters, speaks_domain
 from lazarus.regex.lazy import lazy
 
 MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
@@ -375,8 +375,9 @@ def _context(kept: Lines) -> list[ErrorReport]:
 
 
 def _descriptions(kept: Lines) -> list[ErrorReport]:
-    """The whole of a short text as a description, and its first lines (an issue's title, a
-    question) each on its own."""
+    """The whole of a short text as a description, and those of its first lines that speak of the
+    problem (an issue's title, a question) each on its own: a greeting or a heading ("Hello all,",
+    "技术环境") names nothing of the domain; ranked alone, it reached entries by chance."""
     if not _short(kept):
         return []
     whole = "\n".join(line for _, line in kept)
@@ -388,6 +389,7 @@ def _descriptions(kept: Lines) -> list[ErrorReport]:
             if len(line) + chinese_characters(line) >= 8  # a Chinese character says as much as two letters
             and not _is_code(line)
             and not _is_output(line)
+            and speaks_domain(line)
         ]
     return reports
 

@@ -409,7 +409,8 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     known = index.words
     if as_error:
         return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
-    words -= CHATTER
+    # Nor do a description's digits: sizes and counts ("batchsize 8", "大小640").
+    words = {w for w in words - CHATTER if not w.isdigit()}
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
     # of Chinese characters, must not outweigh all the others.
     unknown = {w: UNKNOWN_CJK_WEIGHT if is_cjk(w) else UNKNOWN_PROSE_WEIGHT for w in words if w not in known}

@@ -27,6 +27,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])num[ _-]?work(?:er|s|ers)(?![a-z0-9_])", " num_workers "),
         (r"(?i)(?<![a-z0-9_])state[ _-]?dicts?(?![a-z0-9_])", " state_dict "),
         (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
+        (r"(?i)(?<![a-z0-9_])batch[ _-]?size(?![a-z0-9_])", " batch_size "),
+        (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
         (r"(?i)\bcan['’]?t\b", "cannot"),  # not "ca not"
         (r"(?i)\bwon['’]t\b", "will not"),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),
@@ -57,9 +59,11 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         ("降低|减少|减小", "下降"),
         ("持续|不断|逐渐|越来越|一直在", "一直"),  # how it changes: all the time
         # ... and for the same symptom: what users write, the way the entries say it.
-        ("不收敛|不怎么下降|降不下去|下不去", "不下降"),
-        ("波动|抖动|来回跳|忽高忽低|上下跳", "震荡"),
-        ("卡死|卡在|不动了|没有反应|没反应|停住", "卡住"),
+        ("(?:(?:不会|无法|没有|没|不能|很难|难以)收敛|收敛不了|不收敛|不怎么下降|降不下去|下不去)", "不下降"),
+        ("波动|抖动|跳动|来回跳|跳来跳去|忽高忽低|上下跳", "震荡"),
+        ("卡死|卡在|不动了|没有反应|没反应|没有动静|没动静|停住|(?i:hang)\\s*住", "卡住"),
+        ("爆显存|显存(?:不够用?|溢出|爆炸|爆了|爆掉|炸了|被?撑爆)", "显存不足"),
+        (r"(?i)(gpu|显卡)\s*(?:的)?\s*(?:使用率|占用率)", r"\1利用率"),
         ("黑屏|全是黑色|一片黑|都是黑的", "全黑"),
         # "4卡", "双卡", "8张卡": several GPUs, as the entries say it (多卡); not 卡住 (stuck).
         (r"(?<![\d一单])(?:[2-9]|[1-9]\d|双|两|四|八|多)\s*张?\s*卡(?![住死在顿])", "多卡"),

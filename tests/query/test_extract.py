@@ -228,7 +228,26 @@ def test_a_link_or_a_line_of_output_is_not_ranked_as_somebody_s_words():
     log_start = (
         "Thanks for the great reproduction!\n>>> Epoch: [127/300]\n2020-08-17 21:48:47,912: logger.py - info()\n"
     )
-    assert [r.text for r in extract(log_start) if r.kind == "text"][1:] == ["Thanks for the great reproduction!"]
+    # (nor is the thanks: a line with no word of the domain is not a part ranked on its own)
+    assert [r.text for r in extract(log_start) if r.kind == "text"][1:] == []
+
+
+def test_a_greeting_is_not_ranked_on_its_own():
+    # a forum post's shape: a title, a greeting, then the question
+    text = (
+        "GPU cached memory increase when training different models in a loop\n\n"
+        "Hello all,\n\n"
+        "I'm training several models one after the other and my GPU cached memory keeps growing.\n"
+    )
+    parts = [r.text for r in extract(text) if r.kind == "text"][1:]
+    assert parts == [
+        "GPU cached memory increase when training different models in a loop",
+        "I'm training several models one after the other and my GPU cached memory keeps growing.",
+    ]
+    # 您好 / 技术环境 say nothing about PyTorch either; 显存 does
+    chinese = "显存一直增长\n您好，想请教一下\n训练时显存越来越大，最后 OOM\n"
+    parts = [r.text for r in extract(chinese) if r.kind == "text"][1:]
+    assert parts == ["显存一直增长", "训练时显存越来越大，最后 OOM"]
 
 
 # ---------------------------------------------------------------- the shapes real pastes come in

@@ -183,7 +183,17 @@ def test_word_forms_share_one_key():
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "nodecreas", "gpu", "0"]  # not a decrease
     # Chinese is cut into words, never into pairs across two words (存一, 候显, 存爆)
     assert tokens(normalize("显存一直增长")) == ["显存", "一直", "增长"]
-    assert tokens(normalize("验证的时候显存爆了")) == ["验证", "时候", "显存", "爆"]
+    assert tokens(normalize("验证的时候显卡爆了")) == ["验证", "时候", "显卡", "爆"]
+    # ... and words for one symptom are one: 显存爆了 / 爆显存 / 显存不够 are 显存不足 (out of memory),
+    # 无法收敛 is 不下降, 跳动 is 震荡, GPU 使用率 is GPU 利用率, batchsize is batch_size
+    out_of_memory = ["验证", "时候", "显存", "不足"]
+    assert tokens(normalize("验证的时候显存爆了")) == tokens(normalize("验证的时候爆显存")) == out_of_memory
+    assert tokens(normalize("显存不够用")) == tokens(normalize("显存溢出")) == tokens(normalize("显存不足"))
+    assert tokens(normalize("loss无法收敛")) == tokens(normalize("loss不下降"))
+    assert tokens(normalize("loss一直跳动")) == tokens(normalize("loss一直震荡"))
+    assert tokens(normalize("GPU使用率很低")) == tokens(normalize("gpu 利用率很低"))
+    assert tokens(normalize("my gpu util is low")) == tokens(normalize("GPU utilization is low"))
+    assert "batch_size" in tokens(normalize("batchsize都改成8")) and "batch_size" in tokens(normalize("batch size 8"))
     assert tokens(normalize("训练集准确率很高")) == ["训练集", "训练", "准确率", "准确", "很", "高"]
     # Chinese words for one change, one key: memory that 增加 / 上涨 grows (增长)
     assert tokens(normalize("显存一直上涨")) == tokens(normalize("显存一直增加")) == tokens(normalize("显存一直增长"))
@@ -346,3 +356,14 @@ def test_a_fuzzy_guess_far_behind_the_first_is_not_shown(index):
 def test_a_training_log_that_prints_a_nan_loss_is_the_nan_loss(index, line):
     matches = diagnose(index, line).matches
     assert matches and matches[0].entry.id == "loss-nan-during-training" and matches[0].via == "signature"
+
+
+def test_the_numbers_of_a_description_are_not_its_words(index):
+    from lazarus.query.match import query_words
+
+    # Sizes and counts ("batchsize 8", "640", next to Chinese where no word boundary masks them)
+    # differ in every question; they said nothing about which entry fits, only diluted the words
+    # that do.
+    words = query_words(index, "训练报错显存不足，参数batchsize都改成8，单卡训练，图像大小640。", as_error=False)
+    assert not [w for w in words if w.isdigit()], words
+    assert {"显存", "不足", "单卡", "batch_size"} <= set(words)
