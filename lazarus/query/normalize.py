@@ -51,6 +51,9 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
             r"|\b(?:fall(?:s|ing|en)?|fell|drop(?:s|ped|ping)|decreas(?:es|ed|ing)|declin(?:es|ed|ing))\b",
             "decrease",
         ),
+        # Time that grows is speed that falls: "epoch time increases", "takes longer" is "slower".
+        (r"(?i)\b(?:times?|durations?)(?: per \w+)? (?:is |are |keeps? |kept )?increase\b", "slower"),
+        (r"(?i)\b(?:takes?|taking|took) (?:much |a lot |way |far )?longer\b", "slower"),
         # ... and a change that does not happen is another thing ("loss does not decrease" is
         # not "loss decreases"): one word for it.
         (r"(?i)\b(?:not|never|no longer|hardly|barely)\s+(?:even\s+)?(increase|decrease)\b", r"no\1"),

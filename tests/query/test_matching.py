@@ -193,6 +193,9 @@ def test_word_forms_share_one_key():
     assert tokens(normalize("loss一直跳动")) == tokens(normalize("loss一直震荡"))
     assert tokens(normalize("GPU使用率很低")) == tokens(normalize("gpu 利用率很低"))
     assert tokens(normalize("my gpu util is low")) == tokens(normalize("GPU utilization is low"))
+    # time that grows is speed that falls
+    slower = tokens(normalize("training is slower"))
+    assert tokens(normalize("training time is increasing")) == tokens(normalize("training takes longer")) == slower
     assert "batch_size" in tokens(normalize("batchsize都改成8")) and "batch_size" in tokens(normalize("batch size 8"))
     assert tokens(normalize("训练集准确率很高")) == ["训练集", "训练", "准确率", "准确", "很", "高"]
     # Chinese words for one change, one key: memory that 增加 / 上涨 grows (增长)
