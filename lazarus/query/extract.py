@@ -150,7 +150,62 @@ def clean_lines(text: str) -> list[str]:
             lines += _from_rich_box(line)
             continue
         lines.append(line.rstrip())
-    return lines
+    return _as_python_prints(lines)
+
+
+# ComfyUI's console and web page: "Error occurred when executing KSampler:", a blank line, then
+# the exception's message alone (str(e), no class), then the frames with no indentation.
+_NODE_FAILED = lazy(r"^Error occurred when executing [^:]{1,120}:$")
+# ... and its "ComfyUI Error Report" (what its issue template asks for): the exception's class and
+# message as two Markdown list items, "- **Exception Type:** RuntimeError", "- **Exception Message:** ..."
+_REPORT_FIELD = lazy(r"^\W{0,6}Exception (?P<field>Type|Message):?\**:?\s*(?P<value>.*)$")
+
+
+def _as_python_prints(lines: list[str]) -> list[str]:
+    """Tracebacks that a program printed its own way, rewritten as Python prints them: one
+    indented as a whole (stable-diffusion-webui prints it under "*** Error completing request"),
+    whose exception line then looked like source code; ComfyUI's node failure, whose message is
+    joined to its header so that it reads as one error line; and ComfyUI's error report, whose
+    exception class and message are two fields of a list."""
+    if not any(
+        ("Traceback" in line and line[:1].isspace()) or line.startswith("Error occurred") or "Exception Type" in line
+        for line in lines
+    ):
+        return lines
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if indent and stripped.startswith("Traceback (most recent call last)"):
+            # the block under an indented header, up to the first line indented less
+            out.append(stripped)
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or lines[i][:indent].isspace()):
+                out.append(lines[i][indent:])
+                i += 1
+            continue
+        if _NODE_FAILED.match(line):
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            said: list[str] = []
+            while j < len(lines) and lines[j].strip() and not _FRAME.match(lines[j]) and len(said) < 5:
+                said.append(lines[j].strip())
+                j += 1
+            out.append(" ".join([line, *said]))
+            i = j
+            continue
+        field = _REPORT_FIELD.match(line) if "Exception Type" in line else None
+        value = _REPORT_FIELD.match(lines[i + 1]) if field and i + 1 < len(lines) else None
+        if field and value and field["field"] == "Type" and value["field"] == "Message":
+            out.append(f"{field['value'].strip('* ')}: {value['value']}")
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return out
 
 
 # rich's box-drawn traceback (typer, FastChat, Lightning CLI): its frames read as Python's

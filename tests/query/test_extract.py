@@ -285,6 +285,28 @@ def test_a_quoted_traceback_is_read_as_one():
     assert first.user_frame == "/work/train.py:12 in <module>"
 
 
+def test_a_traceback_indented_as_a_whole_is_read_as_pythons():
+    # stable-diffusion-webui indents the whole traceback under "*** Error completing request": its
+    # exception line was read as one more line of source code, and nothing was found
+    report = extract((PASTES / "webui-indented-traceback.log").read_text(encoding="utf-8"))[0]
+    assert report.kind == "exception"
+    assert report.text == "RuntimeError: mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)"
+    assert report.user_frame == "D:\\Programs\\StableSiffusionWEBUI\\modules\\txt2img.py:109 in txt2img"
+
+
+def test_comfyuis_own_error_formats_are_read():
+    # the node failure: the message alone under "Error occurred when executing KSampler:"
+    node = extract((PASTES / "comfyui-node-failed.log").read_text(encoding="utf-8"))
+    assert [r.text for r in node if r.kind != "text"] == [
+        "Error occurred when executing KSampler: mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)"
+    ]
+    # the error report: "- **Exception Type:** RuntimeError" and "- **Exception Message:** ..."
+    report = extract((PASTES / "comfyui-error-report.md").read_text(encoding="utf-8"))
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied (512x2560 and 12288x4096)" in [
+        r.text for r in report
+    ]
+
+
 def test_launcher_and_logging_prefixes_are_dropped():
     lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
     assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
