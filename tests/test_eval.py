@@ -161,11 +161,11 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
-    "heldout": {"top1": 58.0, "precision": 76.0},
-    "heldout2": {"top1": 52.5, "precision": 78.5},
-    "heldout3": {"top1": 57.0, "precision": 81.0},
+    "heldout": {"top1": 58.0, "precision": 80.0},
+    "heldout2": {"top1": 53.0, "precision": 80.0},
+    "heldout3": {"top1": 57.5, "precision": 82.0},
     "heldout4": {"top1": 45.5, "precision": 85.0},
-    "heldout5": {"top1": 58.5, "precision": 91.5},
+    "heldout5": {"top1": 58.0, "precision": 91.5},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -200,6 +200,11 @@ DEV_FLOORS = {
 # "accuracy stays 0 while the loss falls", labelled unclear, answered): top-1 59.6 -> 58.4 %,
 # precision 79.1 -> 76.5 %; heldout4 precision 86.6 -> 85.5 % (GPU-Util 0 % with memory in use,
 # labelled with the loss-noise entry, answered with the input-pipeline entry).
+# Then 5 entries were written for the development sets' remaining kb_gap needs (mixed Stable
+# Diffusion model families, another CUDA runtime on LD_LIBRARY_PATH, YOLO class counts, a loss
+# floored by an auxiliary term; exploding-gradients gained the initialisation cause) and those
+# texts relabelled (labels.yaml says which): heldout 58.1/80.6, heldout2 53.3/80.3, heldout3
+# 57.9/82.5, heldout5 58.4/91.7 (top-1/precision); three relabelled texts are not answered first yet.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))
