@@ -479,17 +479,25 @@ def field_evidence(
     match: dict[int, float] = {}
     if not total:
         return recall, match
+    # A field is its words joined by spaces: counting " word " in it finds the query's few words
+    # faster than splitting every field of every candidate (the costly part of a description).
+    spaced = [(f" {w} ", idf[n], query[w]) for w, n in numbers.items()]
     for entry_index in candidates:
         best_recall = best_match = 0.0
         for position in range(starts[entry_index], starts[entry_index + 1]):
             field_total = field_weight[position]
             if field_total < RECALL_MIN_WEIGHT or (messages_only and not is_message[position]):
                 continue  # one or two words prove little
-            shared = [w for w in field_words[position].split() if w in numbers]
-            covered = sum(idf[numbers[w]] for w in shared)
+            field = f" {field_words[position]} "
+            covered = held = 0.0
+            for word, weight, asked in spaced:
+                times = field.count(word)
+                if times:
+                    covered += weight * times
+                    held += asked * times
             best_recall = max(best_recall, covered / field_total)
             if covered:
-                held = sum(query[w] for w in shared) / total
+                held /= total
                 share = covered / field_total
                 best_match = max(best_match, 2 * held * share / (held + share))
         if best_recall:
