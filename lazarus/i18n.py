@@ -36,6 +36,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "none": "No confident match. Try the exact error line, or `lazarus list` to browse.",
         "tentative": "No confident match. Possibly related (check each symptom before its fix):",
         "no_error": "no error line found in {name}: paste the lines of the traceback, or describe the symptom",
+        "the_input": "the input",
+        "the_text": "the text",
+        "cut_traceback": (
+            "the traceback in {name} stops before its error line: paste its last lines too"
+            " (the `SomeError: message` line under the last frame)"
+        ),
         "hook_header": "lazarus knows this error:",
         "kb_problems": "skipped an entry: {problem}{more}",
         "kb_more": " (and {count} more problem(s): `lazarus kb check` lists them)",
@@ -79,6 +85,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "none": "没有把握的匹配。试试粘贴完整的报错行，或用 `lazarus list` 浏览。",
         "tentative": "没有把握的匹配。可能相关（先核对各自的症状，再试它的修复）：",
         "no_error": "{name} 中没有找到报错行：请粘贴 traceback 的内容，或描述现象",
+        "the_input": "输入的内容",
+        "the_text": "粘贴的文本",
+        "cut_traceback": (
+            "{name} 中的 traceback 在报错行之前就断了："
+            "请把最后几行也贴上（最后一个 File 之后的 `XxxError: 信息` 那一行）"
+        ),
         "hook_header": "lazarus 认得这个错误：",
         "kb_problems": "跳过了一个条目：{problem}{more}",
         "kb_more": "（另有 {count} 个问题：`lazarus kb check` 会列出）",

@@ -65,7 +65,15 @@ def show_diagnosis(index: Index, diagnosis: Diagnosis, as_json: bool, lang: str,
     elif not diagnosis.matches and not any(r.kind not in ("output", "context") for r in diagnosis.reports):
         # Nothing in the text is an error line or somebody's words (a log of progress lines, a
         # template with nothing filled in): say so, rather than "no confident match".
-        err(say(lang, "no_error", name=label if "\n" not in label and len(label) < 80 else "the text"))
+        from lazarus.query.extract import holds_frames
+
+        # A traceback cut before its exception line (a paste trimmed to fit) says where, not what.
+        message = "cut_traceback" if holds_frames(diagnosis.query) else "no_error"
+        if label == "-":
+            name = say(lang, "the_input")
+        else:
+            name = label if "\n" not in label and len(label) < 80 else say(lang, "the_text")
+        err(say(lang, message, name=name))
     elif not diagnosis.matches:
         err(say(lang, "none"))
     else:

@@ -236,6 +236,10 @@ _FLATTENED = lazy(r'Traceback \(most recent call last\):?\s+File "')
 _FRAME_STARTS = lazy(r'\s+(?=File "[^"]+", line \d+)')
 _FRAME_SOURCE = lazy(r'^(File "[^"]+", line \d+, in [\w<>.]+)\s+(\S.*)$')
 _FINAL_EXCEPTION = lazy(rf"\s(?=(?:{_QUALNAME_PATTERN})(?:Error|Exception|Exit|Interrupt|Warning)\b:?(?:\s|$))")
+# `raise ValueError("...` / `raise AssertionError(f"... {x}` shown as a frame's source line
+_RAISE = lazy(rf"""^raise (?P<type>{_QUALNAME})\([rRfFbBuU]{{0,2}}(?P<quote>["'])(?P<msg>[^"']*)""")
+_FORMAT_FIELD = lazy(r"\{[^{}]*\}?")
+_HAS_WORD = lazy(r"[^\W_]")  # a line of dots or backticks ("......", a Markdown fence) says nothing
 
 
 def _unflatten(line: str) -> list[str]:
@@ -298,6 +302,9 @@ def extract(text: str) -> list[ErrorReport]:
         kept = [(n, line) for n, line in kept if not _COMMAND.match(line)] or kept
     if any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         return ordered + _context(kept)
+    # A traceback's frames and the source lines under them (one cut before its exception line)
+    # are nobody's words: ranked as a description, their paths reached entries by chance.
+    kept = _without_frames(lines, kept)
     # No exception: a description, or a log whose lines only mention trouble. Somebody's words
     # are ranked as a description too, the whole text and its first lines (an issue's title, a
     # question), even when a sentence names an error class ("it reports a runtimeError that").
@@ -322,6 +329,27 @@ def extract(text: str) -> list[ErrorReport]:
         whole = "\n".join(line for _, line in kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
         return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="output")]
     return ordered + _descriptions(kept if _short(kept) else written)
+
+
+def holds_frames(text: str) -> bool:
+    """Whether the text shows a traceback's frames (`File "train.py", line 3, in <module>`)."""
+    return 'File "' in text and any(_FRAME.match(line) for line in clean_lines(text) if 'File "' in line)
+
+
+def _without_frames(lines: list[str], kept: Lines) -> Lines:
+    frames = {n for n, line in enumerate(lines) if 'File "' in line and _FRAME.match(line)}
+    if not frames:
+        return kept
+    shown_code = {n + 1 for n in frames if n + 1 < len(lines) and _indent(lines[n + 1]) > _indent(lines[n])}
+    return [
+        (n, line)
+        for n, line in kept
+        if n not in frames and n not in shown_code and not _TRACEBACK.match(line) and _HAS_WORD.search(line)
+    ]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _written(kept: Lines) -> Lines:
@@ -603,11 +631,25 @@ def _read_traceback(lines: list[str], start: int, worker: bool) -> tuple[ErrorRe
             if ipython:
                 i += 1
                 continue
-            return None, i
+            return _raised(last_code, user_frame, i - 1), i
         code = " ".join(dict.fromkeys(line for line in (user_code, last_code) if line)) or None
         kind: ReportKind = "worker-exception" if worker else "exception"
         return _exception_report(lines, i, match, user_frame, kind, code)
-    return None, i
+    return _raised(last_code, user_frame, i - 1), i
+
+
+def _raised(code: str | None, user_frame: str | None, at: int) -> ErrorReport | None:
+    """A traceback cut before its exception line (a paste trimmed to fit, a log cut short) whose
+    last frame shows the `raise` that failed: that statement's message is the error's, as far as
+    it goes ('raise AssertionError("Torch not compiled with C')."""
+    raised = _RAISE.match(code) if code and code.startswith("raise ") else None
+    if raised is None:
+        return None
+    message = _FORMAT_FIELD.sub(" ", raised.group("msg")).strip()
+    if not message:
+        return None
+    text = f"{raised.group('type').rsplit('.', 1)[-1]}: {message}"
+    return ErrorReport(text=text, line=code or "", line_number=at, kind="mention", user_frame=user_frame)
 
 
 def _exception_report(

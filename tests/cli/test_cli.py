@@ -264,6 +264,19 @@ def test_a_log_with_no_error_line_says_so(run_cli, tmp_path):
     )
 
 
+def test_a_traceback_cut_before_its_error_line_says_so(run_cli):
+    from tests.conftest import FIXTURES
+
+    paste = (FIXTURES / "pastes" / "vllm-cut-traceback.log").read_text(encoding="utf-8")
+    result = run_cli("diagnose", input=paste)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "lazarus: the traceback in the input stops before its error line: paste its last lines too"
+        " (the `SomeError: message` line under the last frame)\n"
+    )
+    assert "traceback 在报错行之前就断了" in run_cli("--lang", "zh", "diagnose", input=paste).stderr
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
 def test_output_a_console_cannot_encode_is_replaced_not_fatal(run_cli, encoding):
     # a Windows console or a file redirected in cp1252: bytes in, read back in that encoding

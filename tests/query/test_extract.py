@@ -307,6 +307,22 @@ def test_comfyuis_own_error_formats_are_read():
     ]
 
 
+def test_a_traceback_cut_before_its_exception_line_reads_the_raise_that_failed():
+    # the paste stops after the last frame: its `raise AssertionError("...")` holds the message
+    reports = extract((PASTES / "facetools-cut-before-exception.log").read_text(encoding="utf-8"))
+    assert reports[0].kind == "mention"
+    assert reports[0].text == "AssertionError: Torch not compiled with CUDA enabled"
+    assert reports[0].user_frame.endswith("comfyui_sunxAI_facetools/utils.py:335 in mask_jonathandinu")
+    # cut inside the raise line, what it holds is the message as far as it goes
+    cut = (PASTES / "facetools-cut-before-exception.log").read_text(encoding="utf-8").replace('CUDA enabled")\n```', "")
+    assert extract(cut)[0].text == "AssertionError: Torch not compiled with"
+
+
+def test_frames_are_nobodys_words():
+    # an excerpt that ends inside the frames: its paths and calls were ranked as a description
+    assert extract((PASTES / "vllm-cut-traceback.log").read_text(encoding="utf-8")) == []
+
+
 def test_launcher_and_logging_prefixes_are_dropped():
     lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
     assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
