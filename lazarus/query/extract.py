@@ -299,7 +299,7 @@ def extract(text: str) -> list[ErrorReport]:
         kept = [(n, line) for n, line in kept if not _is_template(line)]
     if not any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         # ... nor is the command somebody ran: its words are a program's arguments.
-        kept = [(n, line) for n, line in kept if not _COMMAND.match(line)] or kept
+        kept = _without_commands(kept) or kept
     if any(report.kind in EXCEPTION_KINDS - {"log-line", "mention"} for report in ordered):
         return ordered + _context(kept)
     # A traceback's frames and the source lines under them (one cut before its exception line)
@@ -334,6 +334,25 @@ def extract(text: str) -> list[ErrorReport]:
 def holds_frames(text: str) -> bool:
     """Whether the text shows a traceback's frames (`File "train.py", line 3, in <module>`)."""
     return 'File "' in text and any(_FRAME.match(line) for line in clean_lines(text) if 'File "' in line)
+
+
+def _without_commands(kept: Lines) -> Lines:
+    """The lines that are not a shell command nor the continuation lines of one (`deepspeed ...
+    train.py \\` then `--lr 5e-05 \\`, ...): a long command made a question look like a log."""
+    result: Lines = []
+    continued = False
+    for n, line in kept:
+        command = continued or (_COMMAND.match(line) is not None and not _sentence(line))
+        continued = command and line.endswith(("\\", "^", "`"))
+        if not command:
+            result.append((n, line))
+    return result
+
+
+def _sentence(line: str) -> bool:
+    """Somebody's sentence that begins with a tool's name ("deepspeed 多卡训练卡住", "pip install
+    fails when ..."), not the tool's command line."""
+    return chinese_characters(line) >= 2 or _function_word_share(line) >= 0.2
 
 
 def _without_frames(lines: list[str], kept: Lines) -> Lines:

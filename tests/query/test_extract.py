@@ -323,6 +323,20 @@ def test_frames_are_nobodys_words():
     assert extract((PASTES / "vllm-cut-traceback.log").read_text(encoding="utf-8")) == []
 
 
+def test_a_question_with_a_long_command_is_read_as_the_question():
+    # the shape of LLaMA-Factory questions: a sentence that begins with the launcher's name, then
+    # the command split over lines with "\\"; the command's flags made it read as a tool's output
+    question = "deepspeed 多卡训练时程序卡住不动，单卡可以正常训练"
+    command = ["deepspeed --include localhost:0,1 src/train_bash.py \\"]
+    command += [f"    --{flag} {value} \\" for flag, value in [("stage", "sft"), ("lora_rank", 8), ("fp16", True)] * 8]
+    command += ["    --output_dir out"]
+    reports = extract("\n".join([question, "下面是训练命令：", "```", *command, "```"]))
+    assert reports and all(r.kind == "text" for r in reports)
+    assert reports[0].text.startswith(question) and "--lora_rank" not in reports[0].text
+    # a sentence that begins with a tool's name is somebody's words, not a command
+    assert extract("pip install fails when building the wheel for my extension")[0].kind == "text"
+
+
 def test_launcher_and_logging_prefixes_are_dropped():
     lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
     assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
