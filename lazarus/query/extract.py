@@ -220,7 +220,9 @@ def _from_rich_box(line: str) -> list[str]:
     if line.startswith("╭"):
         return ["Traceback (most recent call last):"] if "Traceback (most recent call last)" in line else []
     if line.startswith("╰"):
-        return []
+        # its bottom border, or a resolver's tree ("╰─▶ Because torch==2.6.0 has no wheels ...", uv)
+        rest = line.strip("╰─▶╯ ")
+        return [rest] if rest else []
     inner = line.strip().strip("│").strip()
     frame = _RICH_FRAME.match(inner)
     if frame:

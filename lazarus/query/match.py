@@ -34,6 +34,7 @@ _CLASS_PREFIX = lazy(r"^[\w.]*(?:error|exception|warning)\w*:\s*")
 NEAR_FRAGMENT_CHARS = 40
 NEAR_FRAGMENT_SIMILARITY = 96
 NEAR_FRAGMENT_CANDIDATES = 8
+NEAR_FRAGMENT_SLIPS = 2  # words of the paste a near-verbatim message may lack (each a slip of one of its own)
 MAX_REPORTS = 8
 MAX_FUZZY_CHARS = 1200
 SIGNATURE_FLOOR = 80
@@ -65,7 +66,9 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
     # A one-line paste is often two reports of the same text (a log line and a description):
     # each distinct text is searched once.
     hits_of = {text: signature_hits(index, text) for text in dict.fromkeys(report.text for report in reports)}
-    fragments_of = {text: fragment_hits(index, text) for text, hit in hits_of.items() if not hit}
+    # Somebody's words are not a message with a slip in it: only a message is looked at that close.
+    messages = {report.text for report in reports if report.kind != "text"}
+    fragments_of = {text: fragment_hits(index, text, text in messages) for text, hit in hits_of.items() if not hit}
     hits = [hits_of[report.text] for report in reports]
     fragments = [fragments_of.get(report.text, []) for report in reports]
     signatures_hit = any(hits) or any(fragments)
@@ -263,11 +266,12 @@ def _slips_only(query: str, field: str) -> bool:
     return True
 
 
-def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
+def fragment_hits(index: Index, text: str, near: bool = True) -> list[tuple[int, float]]:
     """Entries one of whose known messages (symptoms, example errors) holds the whole paste, once
     both are normalised, with the share of that message the paste holds; [] for a paste too short
     to say anything. A paste with a slip in it ("Attempting todeserialize object ...") still
-    counts when it is a near-verbatim part of a message of the entries whose words it shares."""
+    counts when it is a near-verbatim part of a message of the entries whose words it shares
+    (unless `near` is False: a description is not looked at that close)."""
     query = normalize(text).strip(" .:;,!?'\"`")
     if len(query) < FRAGMENT_CHARS or len(tokens(query)) < FRAGMENT_WORDS or "\n" in text.strip():
         return []
@@ -287,17 +291,24 @@ def fragment_hits(index: Index, text: str) -> list[tuple[int, float]]:
             share = len(query) / len(field)
             if field.find(query) in (0, prefix.end() if prefix else 0) and share >= FRAGMENT_SHARE:
                 found[entry_index] = max(found.get(entry_index, 0.0), share)
-    if not found and len(query) >= NEAR_FRAGMENT_CHARS:
-        from rapidfuzz import fuzz
-
+    if not found and near and len(query) >= NEAR_FRAGMENT_CHARS:
         coverage = coverage_scores(index, text, as_error=True)
-        texts = index.field_text
+        texts, field_words = index.field_text, index.field_words
+        words = set(tokens(query))
         for entry_index in sorted(coverage, key=lambda e: -coverage[e])[:NEAR_FRAGMENT_CANDIDATES]:
             for position in range(starts[entry_index], starts[entry_index + 1]):
                 field = texts[position]
                 # The paste must be the shorter: a message inside a longer paste is the signatures' job.
-                near = is_message[position] and len(field) >= len(query) and _slips_only(query, field)
-                if near and fuzz.partial_ratio(query, field, score_cutoff=NEAR_FRAGMENT_SIMILARITY):
+                if not is_message[position] or len(field) < len(query):
+                    continue
+                # A near-verbatim paste lacks a word or two of the message at most: most fields are
+                # ruled out by their words, before the costlier comparisons (and rapidfuzz's import).
+                if len(words.difference(field_words[position].split())) > NEAR_FRAGMENT_SLIPS:
+                    continue
+                from rapidfuzz import fuzz
+
+                close = fuzz.partial_ratio(query, field, score_cutoff=NEAR_FRAGMENT_SIMILARITY)
+                if close and _slips_only(query, field):
                     found[entry_index] = max(found.get(entry_index, 0.0), len(query) / len(field))
     return sorted(found.items(), key=lambda item: -item[1])
 

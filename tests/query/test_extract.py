@@ -337,6 +337,18 @@ def test_a_question_with_a_long_command_is_read_as_the_question():
     assert extract("pip install fails when building the wheel for my extension")[0].kind == "text"
 
 
+def test_a_resolvers_tree_arrow_is_not_a_box_border():
+    # uv prints its reason under "╰─▶", which begins like the bottom border of rich's box
+    # (astral-sh/uv's resolver output, as pasted in pip-no-matching-torch-wheel's example)
+    lines = clean_lines(
+        "× No solution found when resolving dependencies:\n"
+        "╰─▶ Because torch==2.6.0 has no wheels with a matching platform tag (e.g., `macosx_15_0_x86_64`)"
+        " and you require torch==2.6.0, we can conclude that your requirements are unsatisfiable."
+    )
+    assert lines[1].startswith("Because torch==2.6.0 has no wheels with a matching platform tag")
+    assert clean_lines("╰──────────────────────╯") == []
+
+
 def test_launcher_and_logging_prefixes_are_dropped():
     lines = clean_lines((PASTES / "horovod-prefixes-uniter.log").read_text(encoding="utf-8"))
     assert lines[1] == "  device: cuda:0 n_gpu: 2, rank: 0, 16-bits training: True"
