@@ -306,7 +306,7 @@ def extract(text: str) -> list[ErrorReport]:
         return ordered + _context(kept)
     # A traceback's frames and the source lines under them (one cut before its exception line)
     # are nobody's words: ranked as a description, their paths reached entries by chance.
-    kept = _without_frames(lines, kept)
+    pasted, kept = kept, _without_frames(lines, kept)
     # No exception: a description, or a log whose lines only mention trouble. Somebody's words
     # are ranked as a description too, the whole text and its first lines (an issue's title, a
     # question), even when a sentence names an error class ("it reports a runtimeError that").
@@ -317,7 +317,8 @@ def extract(text: str) -> list[ErrorReport]:
     written = _written(kept)
     prose = _looks_like_prose(written) or (len(kept) <= 2 and keyword_lines_only and not message_like)
     if ordered and not prose:
-        return ordered + _context(kept)
+        # the paste as a whole, frames and all: a signature may know the `raise` line it was cut at
+        return ordered + _context(pasted)
     if not ordered and not prose and 0 < len(kept) <= 2 and message_like:
         # A line or two of a tool's output with no error class ("Failed to build torch-quiver
         # (setup.py build_ext error)", "Error(s) in loading state_dict ..."): a message, compared

@@ -243,7 +243,7 @@ DOMAIN_WORDS = frozenset(
     batchnorm collapse converge convergence underfit underfitting augmentation generator discriminator
     reproduce reproducibility torchrun init_process_group multinode nproc_per_node
     gnn gcn gat pyg torch_geometric edge_index mmdetection mmseg mmengine ultralytics yolov5 yolov8 clip
-    simclr contrastive forecast forecasting
+    simclr contrastive forecast forecasting eval classifier sampler efficientnet mobilenet densenet vgg
     """.split()
 )
 DOMAIN_CJK = (
@@ -284,6 +284,16 @@ DOMAIN_CJK = (
     "论文",
     "分布式",
     "张卡",  # 两张卡, 多张卡: GPUs counted
+    "微调",
+    "预训练",
+    "优化器",
+    "归一化",
+    "权值",
+    "数据增强",
+    "样本",
+    "标签",
+    "标注",
+    "模式崩溃",
 )
 
 
