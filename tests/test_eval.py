@@ -161,11 +161,11 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
-    "heldout": {"top1": 58.0, "precision": 79.0},
-    "heldout2": {"top1": 53.0, "precision": 80.0},
-    "heldout3": {"top1": 57.5, "precision": 81.0},
-    "heldout4": {"top1": 45.5, "precision": 85.0},
-    "heldout5": {"top1": 58.0, "precision": 90.0},
+    "heldout": {"top1": 60.0, "precision": 79.5},
+    "heldout2": {"top1": 54.0, "precision": 81.5},
+    "heldout3": {"top1": 60.0, "precision": 82.0},
+    "heldout4": {"top1": 47.5, "precision": 85.5},
+    "heldout5": {"top1": 58.5, "precision": 90.0},
     "heldout6": {"top1": 51.5, "precision": 88.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
@@ -216,6 +216,12 @@ DEV_FLOORS = {
 # A question followed by a long shell command is read as the question (extract._without_commands):
 # the one such heldout5 question, answered with nothing before, gets a wrong likely answer
 # (precision 91.7 -> 90.4 %).
+# A seventh set was collected and labelled blind (tests/eval/heldout7; not read, so not here).
+# Then older and newer wordings of messages got signatures (torch 0.4-2.x, NCCL, Lightning,
+# bitsandbytes, HF, ONNX ...), symptom entries got the words real questions use, and words such as
+# 微调 and 数据增强 made a text ours: heldout 58.1/79.4 -> 60.2/80.0, heldout2 53.3/80.3 ->
+# 54.2/81.7, heldout3 57.9/81.5 -> 60.5/82.1, heldout4 46.1/85.5 -> 47.7/85.9 (top-1/precision);
+# the floors follow.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))
