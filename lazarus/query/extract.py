@@ -239,7 +239,7 @@ _FRAME_STARTS = lazy(r'\s+(?=File "[^"]+", line \d+)')
 _FRAME_SOURCE = lazy(r'^(File "[^"]+", line \d+, in [\w<>.]+)\s+(\S.*)$')
 _FINAL_EXCEPTION = lazy(rf"\s(?=(?:{_QUALNAME_PATTERN})(?:Error|Exception|Exit|Interrupt|Warning)\b:?(?:\s|$))")
 # `raise ValueError("...` / `raise AssertionError(f"... {x}` shown as a frame's source line
-_RAISE = lazy(rf"""^raise (?P<type>{_QUALNAME})\([rRfFbBuU]{{0,2}}(?P<quote>["'])(?P<msg>[^"']*)""")
+_RAISE = lazy(rf"""^raise (?P<type>{_QUALNAME})\([rRfFbBuU]{{0,2}}["'](?P<msg>[^"']*)""")
 _FORMAT_FIELD = lazy(r"\{[^{}]*\}?")
 _HAS_WORD = lazy(r"[^\W_]")  # a line of dots or backticks ("......", a Markdown fence) says nothing
 
@@ -336,7 +336,11 @@ def extract(text: str) -> list[ErrorReport]:
 
 def holds_frames(text: str) -> bool:
     """Whether the text shows a traceback's frames (`File "train.py", line 3, in <module>`)."""
-    return 'File "' in text and any(_FRAME.match(line) for line in clean_lines(text) if 'File "' in line)
+    return 'File "' in text and any(_is_frame(line) for line in clean_lines(text))
+
+
+def _is_frame(line: str) -> bool:
+    return 'File "' in line and _FRAME.match(line) is not None
 
 
 def _without_commands(kept: Lines) -> Lines:
@@ -359,7 +363,7 @@ def _sentence(line: str) -> bool:
 
 
 def _without_frames(lines: list[str], kept: Lines) -> Lines:
-    frames = {n for n, line in enumerate(lines) if 'File "' in line and _FRAME.match(line)}
+    frames = {n for n, line in enumerate(lines) if _is_frame(line)}
     if not frames:
         return kept
     shown_code = {n + 1 for n in frames if n + 1 < len(lines) and _indent(lines[n + 1]) > _indent(lines[n])}
@@ -567,7 +571,7 @@ def _scan(lines: list[str]) -> tuple[list[_Failure], list[ErrorReport]]:
         has_header = "Traceback" in line
         header = _TRACEBACK.match(line) if has_header else None
         ipython = _IPYTHON_EXC.match(line.strip()) if has_header and not header else None
-        frames_first = not header and not ipython and 'File "' in line and _FRAME.match(line) is not None
+        frames_first = not header and not ipython and _is_frame(line)
         if header or ipython or frames_first:
             report, i = _read_traceback(
                 lines, i if not frames_first else i - 1, worker=bool(header and header.group(1))
