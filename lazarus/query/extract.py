@@ -73,9 +73,24 @@ _ERROR_LINE = lazy(
 )
 _SIGNAL_LINE = lazy(
     r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?[!.]*\s*$"
-    r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+",
+    r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+"
+    # The same shell messages under a Chinese locale (bash, zh_CN): Killed, Segmentation fault,
+    # Bus error, Aborted.
+    r"|(?:已杀死|段错误|总线错误|已放弃)\s*$"
+    # bash's job report puts the command after it: "bash: line 1: 12013 Segmentation fault
+    # (core dumped) env ... python3 train.py"
+    r"|(?:segmentation fault|bus error|aborted|段错误|总线错误|已放弃)\s*\((?:core dumped|核心已转储)\)",
     re.IGNORECASE,
 )
+# The shell's words as the C locale prints them, which is what entries know.
+_C_LOCALE_WORDS = {
+    "已杀死": "Killed",
+    "段错误": "Segmentation fault",
+    "总线错误": "Bus error",
+    "已放弃": "Aborted",
+    "核心已转储": "core dumped",
+}
+_C_LOCALE_SIGNAL = lazy("|".join(_C_LOCALE_WORDS))
 # A cheap test that skips the ordinary lines of a log before any costly pattern runs
 # (substring tests: Python's re is slow at case-insensitive alternations).
 _HINTS = (
@@ -95,6 +110,11 @@ _HINTS = (
     "inf",
     "fail",
     "exitcode",
+    "已杀死",
+    "段错误",
+    "总线错误",
+    "已放弃",
+    "核心已转储",
 )
 
 
@@ -131,7 +151,7 @@ class _Failure:
 def clean_lines(text: str) -> list[str]:
     """Split like a terminal shows it: ANSI codes removed, \\r starts a new line, prefixes dropped."""
     lines = []
-    for raw in text.splitlines():
+    for raw in _unwrapped(text.splitlines()):
         line = raw[:MAX_LINE]
         if not line.isascii():
             # Forums and issue renderers turn quotes typographic: signatures are written with
@@ -151,6 +171,40 @@ def clean_lines(text: str) -> list[str]:
             continue
         lines.append(line.rstrip())
     return _as_python_prints(lines)
+
+
+# A terminal, a pager or a job scheduler's log viewer that hard-wraps at its width W leaves every long
+# line cut into pieces of exactly W characters, often in the middle of a word ("Watchdog caught colle"
+# / "ctive operation timeout"). W is at least a narrow terminal's width.
+WRAP_MIN_WIDTH = 80
+
+
+def _unwrapped(lines: list[str]) -> list[str]:
+    """The lines as they were printed, where the paste was hard-wrapped at a fixed width: the widest
+    lines, all of one width, cut a word in two at least once (a lowercase letter on both sides
+    of the cut), are joined to the line that follows them."""
+    width = max(map(len, lines), default=0)
+    if width < WRAP_MIN_WIDTH:
+        return lines
+    at_width = [i for i, line in enumerate(lines[:-1]) if len(line) == width]
+    if len(at_width) < 2 or not any(
+        lines[i][-1:].islower() and lines[i + 1][:1].islower() and lines[i][-1:].isascii() for i in at_width
+    ):
+        return lines
+    joined: list[str] = []
+    carry = ""
+    for line in lines:
+        if carry and not line:
+            joined.append(carry)
+            carry = ""
+        if len(line) == width:
+            carry += line
+            continue
+        joined.append(carry + line)
+        carry = ""
+    if carry:
+        joined.append(carry)
+    return joined
 
 
 # ComfyUI's console and web page: "Error occurred when executing KSampler:", a blank line, then
@@ -690,6 +744,8 @@ def _exception_report(
             break
         if _FRAME.match(line) or _EXC_NAMED.match(line.strip()) and not line[:1].isspace():
             break
+        if _asks(line, message_lines[0]):
+            break
         message_lines.append(line.strip())
         i += 1
     if i < len(lines) and _TRACEBACK.match(lines[i]) and _TRACEBACK.match(lines[i]).group(1):  # type: ignore[union-attr]
@@ -702,6 +758,14 @@ def _exception_report(
     line = lines[at].strip()[:300]
     report = ErrorReport(text=text, line=line, line_number=at, kind=kind, user_frame=user_frame, code=code)
     return report, i
+
+
+def _asks(line: str, first: str) -> bool:
+    """Whether a line under an error message is its reader's question rather than more of the
+    message ("what could I do for this?", "请问怎么解决"): messages state, they do not ask, and one
+    written in English does not go on in Chinese."""
+    stripped = line.strip()
+    return stripped.endswith(("?", "？")) or (chinese_characters(stripped) > 0 and chinese_characters(first) == 0)
 
 
 def _worker_reports(report: ErrorReport) -> list[ErrorReport]:
@@ -742,7 +806,8 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
             return ErrorReport(report.text, report.line, report.line_number, "warning"), after
         return report, after
     if _SIGNAL_LINE.search(stripped):
-        return ErrorReport(text=stripped[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal"), i + 1
+        text = _C_LOCALE_SIGNAL.sub(lambda word: _C_LOCALE_WORDS[word.group()], stripped[:MAX_MESSAGE_CHARS])
+        return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="signal"), i + 1
     word = _ERROR_WORD.search(stripped[:300])
     if word:
         # An error class in the middle of a sentence is somebody telling what they saw.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from lazarus.query.extract import clean_lines, extract
+from lazarus.query.extract import _unwrapped, clean_lines, extract
+from lazarus.query.pipeline import diagnose
 from tests.conftest import FIXTURES
 
 LOGS = yaml.safe_load((FIXTURES / "logs" / "index.yaml").read_text(encoding="utf-8"))
@@ -411,3 +412,44 @@ def test_a_long_forum_question_with_code_is_still_a_description():
     assert [r.kind for r in reports] and {r.kind for r in reports} == {"text"}
     assert reports[0].text.startswith("GPU cached memory increase when training different models in a loop")
     assert not any("optimizer.step()" in r.text for r in reports)
+
+
+def test_a_hard_wrapped_log_is_read_as_it_was_printed(index):
+    # copied from a terminal 137 columns wide: "Watchdog caught colle" / "ctive operation timeout"
+    text = (PASTES / "openr1-hard-wrapped-nccl.log").read_text(encoding="utf-8")
+    assert "Watchdog caught colle\n" in text
+    assert any("Watchdog caught collective operation timeout" in line for line in clean_lines(text))
+    assert any("ran for 1800011 milliseconds before timing out" in line for line in clean_lines(text))
+    assert diagnose(index, text).matches[0].entry.id == "nccl-watchdog-timeout"
+
+
+ALL_PASTES = sorted((FIXTURES / "logs").glob("*.log")) + sorted(PASTES.glob("*.*"))
+
+
+@pytest.mark.parametrize("path", ALL_PASTES, ids=lambda p: p.name)
+def test_only_hard_wrapped_lines_are_joined(path):
+    # progress bars, aligned columns and long lines of one width that cut no word in two stay apart
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert (_unwrapped(lines) != lines) == (path.name == "openr1-hard-wrapped-nccl.log")
+
+
+def test_the_question_under_an_error_is_not_part_of_its_message(index):
+    text = (PASTES / "smfanet-question-under-error.log").read_text(encoding="utf-8")
+    assert extract(text)[0].text == "ModuleNotFoundError: No module named 'torchvision.transforms._functional_tensor'"
+    assert diagnose(index, text).matches[0].entry.id == "torchvision-removed-module"
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "entry"),
+    [
+        ("chatglm3-killed-zh-locale.md", "Killed", "host-ram-oom-killed"),
+        ("d2l-segfault-zh-locale.log", "Segmentation fault", "segmentation-fault-no-traceback"),
+    ],
+)
+def test_the_shells_chinese_words_for_a_fatal_signal_are_read_as_the_c_locales(index, name, message, entry):
+    text = (PASTES / name).read_text(encoding="utf-8")
+    assert diagnose(index, text).matches[0].entry.id == entry
+    reports = extract(text)
+    assert reports[0].kind == "signal"
+    assert message in reports[0].text
+    assert "已杀死" in reports[0].line or "段错误" in reports[0].line
