@@ -27,8 +27,10 @@ ABSTENTION_TARGET = 95.0
 # 98.5 until the words-alone ranking of descriptions: one more sibling taken for the answer
 # (eval-mode-worse-than-train-mode for forgot-model-eval-at-inference), 98.3 %.
 PRECISION_TARGET = 98.0
-# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since).
-TOP1_FLOOR = 79.0
+# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since); 79.0 until
+# that field had to say 0.35 of the text, not 0.3 (77.5 %: 7 descriptions here, written like the
+# entries' own examples, turned possible; on the seven development sets precision gained 1.8 points).
+TOP1_FLOOR = 77.0
 # 97.0 until Chinese was cut without the HMM's guessed words (tools/cjk_vocabulary.py): one
 # question ("parms.grad 值为None") lost its entry from the first three (96.7 %).
 TOP3_FLOOR = 96.5
