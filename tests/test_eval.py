@@ -27,8 +27,10 @@ ABSTENTION_TARGET = 95.0
 # 98.5 until the words-alone ranking of descriptions: one more sibling taken for the answer
 # (eval-mode-worse-than-train-mode for forgot-model-eval-at-inference), 98.3 %.
 PRECISION_TARGET = 98.0
-# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since).
-TOP1_FLOOR = 79.0
+# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since); 79.0 until
+# that field had to say 0.35 of the text, not 0.3 (77.5 %: 7 descriptions here, written like the
+# entries' own examples, turned possible; on the seven development sets precision gained 1.8 points).
+TOP1_FLOOR = 77.0
 # 97.0 until Chinese was cut without the HMM's guessed words (tools/cjk_vocabulary.py): one
 # question ("parms.grad 值为None") lost its entry from the first three (96.7 %).
 TOP3_FLOOR = 96.5
@@ -161,12 +163,13 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
-    "heldout": {"top1": 60.0, "precision": 79.5},
-    "heldout2": {"top1": 54.0, "precision": 81.5},
-    "heldout3": {"top1": 60.0, "precision": 82.0},
-    "heldout4": {"top1": 47.5, "precision": 85.5},
-    "heldout5": {"top1": 58.5, "precision": 90.0},
-    "heldout6": {"top1": 51.5, "precision": 88.0},
+    "heldout": {"top1": 59.0, "precision": 82.0},
+    "heldout2": {"top1": 54.0, "precision": 82.5},
+    "heldout3": {"top1": 57.5, "precision": 83.5},
+    "heldout4": {"top1": 46.5, "precision": 88.0},
+    "heldout5": {"top1": 57.5, "precision": 92.5},
+    "heldout6": {"top1": 50.5, "precision": 89.0},
+    "heldout7": {"top1": 50.5, "precision": 92.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -222,6 +225,13 @@ DEV_FLOORS = {
 # 微调 and 数据增强 made a text ours: heldout 58.1/79.4 -> 60.2/80.0, heldout2 53.3/80.3 ->
 # 54.2/81.7, heldout3 57.9/81.5 -> 60.5/82.1, heldout4 46.1/85.5 -> 47.7/85.9 (top-1/precision);
 # the floors follow.
+# The seventh set was measured blind at 802f62e (top-1 47.9 %, top-3 70.8 %, precision 88.5 %) at
+# the start of the next session, then read: a development set since. A paste hard-wrapped at a
+# terminal's width is joined again, a question under an error is not its message, and bash's
+# Chinese words for a fatal signal are read: heldout7 51.0/89.1. A likely answer then needs a field
+# that says 0.35 of what the text says (was 0.3; match.FIELD_MATCH_LIKELY says why): top-1 of the
+# seven sets 54.9 -> 54.0 %, precision 85.5 -> 87.3 %: heldout 59.1/82.1, heldout2 54.2/82.9,
+# heldout3 57.9/83.5, heldout4 46.9/88.2, heldout5 58.0/92.9, heldout6 50.9/89.2, heldout7 51.0/92.5.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))

@@ -244,6 +244,7 @@ DOMAIN_WORDS = frozenset(
     reproduce reproducibility torchrun init_process_group multinode nproc_per_node
     gnn gcn gat pyg torch_geometric edge_index mmdetection mmseg mmengine ultralytics yolov5 yolov8 clip
     simclr contrastive forecast forecasting eval classifier sampler efficientnet mobilenet densenet vgg
+    sdxl vae tokenizer eos memmap mmap bfloat16 float16 autocast quantization
     """.split()
 )
 DOMAIN_CJK = (
