@@ -164,12 +164,12 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
     "heldout": {"top1": 59.0, "precision": 82.0},
-    "heldout2": {"top1": 54.0, "precision": 82.5},
+    "heldout2": {"top1": 54.5, "precision": 83.0},
     "heldout3": {"top1": 57.5, "precision": 83.5},
-    "heldout4": {"top1": 46.5, "precision": 88.0},
-    "heldout5": {"top1": 57.5, "precision": 92.5},
-    "heldout6": {"top1": 50.5, "precision": 89.0},
-    "heldout7": {"top1": 50.5, "precision": 92.0},
+    "heldout4": {"top1": 47.5, "precision": 87.0},
+    "heldout5": {"top1": 57.5, "precision": 91.5},
+    "heldout6": {"top1": 51.5, "precision": 89.0},
+    "heldout7": {"top1": 51.5, "precision": 91.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -232,6 +232,12 @@ DEV_FLOORS = {
 # that says 0.35 of what the text says (was 0.3; match.FIELD_MATCH_LIKELY says why): top-1 of the
 # seven sets 54.9 -> 54.0 %, precision 85.5 -> 87.3 %: heldout 59.1/82.1, heldout2 54.2/82.9,
 # heldout3 57.9/83.5, heldout4 46.9/88.2, heldout5 58.0/92.9, heldout6 50.9/89.2, heldout7 51.0/92.5.
+# 14 entries written for its and the KB helpers' needs (its 9 kb_gap texts relabelled, 3 of them
+# cited and left out): heldout7 50.5/92.7. The Chinese words for chatter that English already drops
+# (解决, 无法, 使用, 现在, 尝试, 觉得 ...: normalize.CHATTER): mean of the seven sets top-1 53.9 ->
+# 54.4 %, top-3 76.8 -> 77.2 %, precision 87.4 -> 86.9 % (four wrong or unlabelled answers turn
+# confident, six right ones do): heldout2 55.1/83.1, heldout4 47.7/87.1, heldout5 58.0/91.5,
+# heldout6 51.8/89.4, heldout7 51.5/91.2; the others unchanged.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))
