@@ -27,10 +27,8 @@ ABSTENTION_TARGET = 95.0
 # 98.5 until the words-alone ranking of descriptions: one more sibling taken for the answer
 # (eval-mode-worse-than-train-mode for forgot-model-eval-at-inference), 98.3 %.
 PRECISION_TARGET = 98.0
-# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since); 79.0 until
-# that field had to say 0.35 of the text, not 0.3 (77.5 %: 7 descriptions here, written like the
-# entries' own examples, turned possible; on the seven development sets precision gained 1.8 points).
-TOP1_FLOOR = 77.0
+# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since).
+TOP1_FLOOR = 79.0
 # 97.0 until Chinese was cut without the HMM's guessed words (tools/cjk_vocabulary.py): one
 # question ("parms.grad 值为None") lost its entry from the first three (96.7 %).
 TOP3_FLOOR = 96.5
@@ -163,13 +161,14 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
 DEV_FLOORS = {
-    "heldout": {"top1": 59.0, "precision": 82.0},
+    "heldout": {"top1": 60.0, "precision": 79.5},
     "heldout2": {"top1": 54.5, "precision": 83.0},
-    "heldout3": {"top1": 57.5, "precision": 83.5},
-    "heldout4": {"top1": 47.5, "precision": 87.0},
-    "heldout5": {"top1": 57.5, "precision": 91.5},
-    "heldout6": {"top1": 51.5, "precision": 89.0},
-    "heldout7": {"top1": 51.0, "precision": 91.0},
+    "heldout3": {"top1": 60.0, "precision": 83.0},
+    "heldout4": {"top1": 48.0, "precision": 86.0},
+    "heldout5": {"top1": 58.5, "precision": 91.5},
+    "heldout6": {"top1": 51.5, "precision": 88.0},
+    "heldout7": {"top1": 52.0, "precision": 88.0},
+    "heldout8": {"top1": 43.5, "precision": 74.5},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -238,6 +237,14 @@ DEV_FLOORS = {
 # 54.4 %, top-3 76.8 -> 77.2 %, precision 87.4 -> 86.9 % (four wrong or unlabelled answers turn
 # confident, six right ones do): heldout2 55.1/83.1, heldout4 47.7/87.1, heldout5 58.0/91.5,
 # heldout6 51.8/89.4, heldout7 51.5/91.2; the others unchanged.
+# An eighth set was collected and labelled blind (tests/eval/heldout8) and measured at 802f62e
+# (top-1 43.5 %, top-3 72.2 %, precision 75.8 %, abstention 80.3 %) and at 815615b, with the 0.35
+# field match (38.3 %, 72.0 %, 74.5 %, 81.8 %): the likely answers the higher gate took away were
+# right 6 times in 7 there, so it went back to 0.3 (the seven sets' floors return with it). Then
+# read: a development set since. Settings (YAML and JSON keys, a command's options, HTML images) are
+# not somebody's words, and a question is prose however few function words it has: heldout8
+# 43.0/75.4 -> 43.9/74.6; the other sets unchanged: heldout 60.2/80.0, heldout2 55.1/83.1,
+# heldout3 60.5/83.1, heldout4 48.4/86.1, heldout5 58.9/91.7, heldout6 51.8/88.1, heldout7 52.5/88.3.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))

@@ -439,7 +439,9 @@ def _written(kept: Lines) -> Lines:
     log, taken as it is."""
     if len(kept) > MAX_TEMPLATE_LINES:
         return kept
-    return [(n, line) for n, line in kept if not _is_code(line) and not _is_output(line)] or kept
+    return [
+        (n, line) for n, line in kept if not _is_code(line) and not _is_output(line) and not _is_setting(line)
+    ] or kept
 
 
 def _bounded(lines: list[str]) -> list[str]:
@@ -519,7 +521,10 @@ def _looks_like_prose(kept: Lines) -> bool:
     if chinese_characters(text) >= 4:
         return True
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
-    return len(words) >= 3 and _function_word_share(text) >= 0.2
+    # A question is somebody's words however few of them are "the" or "is" ("GPU memory usage
+    # grows continually over time. Is it natural?").
+    asks = any(line.endswith("?") and len(_LATIN_WORD.findall(line)) >= 3 for _, line in kept)
+    return len(words) >= 3 and (_function_word_share(text) >= 0.2 or asks)
 
 
 def _function_word_share(text: str) -> float:
@@ -574,6 +579,18 @@ def _is_output(line: str) -> bool:
         return True
     marks = sum(not ch.isspace() for ch in stripped)
     return sum(ch.isdigit() for ch in stripped) >= OUTPUT_DIGITS * marks
+
+
+# A setting, not a sentence: a YAML or JSON key and its one value (`lora_target: all`, `"fp16": {`),
+# a command's option (`--max_length 8192 \\`), a lone bracket, an HTML image.
+_SETTING = lazy(
+    r'^(?:"?[A-Za-z_][\w.\-/]*"?\s*[:=]\s*(?:"[^"\n]*"|[\x21-\x7e]*)|-{1,2}[A-Za-z][\w.\-]*(?:[ =][\x21-\x7e]+)*\s*\\?'
+    r"|[{}\[\](),;`]+|<img\b[^>]*>?)$"
+)
+
+
+def _is_setting(line: str) -> bool:
+    return _SETTING.match(line.strip()) is not None
 
 
 _BLOCK_HEADER = lazy(r"^(?:async\s+)?(?:def|class|for|while|with|if|elif|try|except)\b[^:]{0,200}:\s*$")

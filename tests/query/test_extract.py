@@ -453,3 +453,17 @@ def test_the_shells_chinese_words_for_a_fatal_signal_are_read_as_the_c_locales(i
     assert reports[0].kind == "signal"
     assert message in reports[0].text
     assert "已杀死" in reports[0].line or "段错误" in reports[0].line
+
+
+def test_settings_are_not_somebodys_words():
+    # LLaMA-Factory's template: a title and a question around the YAML of the run's settings
+    reports = extract((PASTES / "llamafactory-question-over-config.md").read_text(encoding="utf-8"))
+    assert reports and reports[0].kind == "text"
+    assert "验证集损失直线上升" in reports[0].text and "验证集损失越来越大" in reports[0].text
+    assert "lora_target" not in reports[0].text and "per_device_train_batch_size" not in reports[0].text
+
+
+def test_a_question_is_somebodys_words():
+    # a title and a question with few function words were taken for a program's output
+    reports = extract((PASTES / "stylenerf-title-question.md").read_text(encoding="utf-8"))
+    assert reports and reports[0].kind == "text"
