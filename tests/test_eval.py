@@ -167,8 +167,8 @@ DEV_FLOORS = {
     "heldout4": {"top1": 48.0, "precision": 86.0},
     "heldout5": {"top1": 58.5, "precision": 91.5},
     "heldout6": {"top1": 51.5, "precision": 88.0},
-    "heldout7": {"top1": 52.0, "precision": 88.0},
-    "heldout8": {"top1": 43.5, "precision": 74.5},
+    "heldout7": {"top1": 52.0, "precision": 89.5},
+    "heldout8": {"top1": 46.5, "precision": 80.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a
@@ -245,6 +245,10 @@ DEV_FLOORS = {
 # not somebody's words, and a question is prose however few function words it has: heldout8
 # 43.0/75.4 -> 43.9/74.6; the other sets unchanged: heldout 60.2/80.0, heldout2 55.1/83.1,
 # heldout3 60.5/83.1, heldout4 48.4/86.1, heldout5 58.9/91.7, heldout6 51.8/88.1, heldout7 52.5/88.3.
+# Then 15 entries and signatures for the eighth set's misses and kb_gap needs (its 9 kb_gap texts
+# relabelled, 4 texts cited by the new entries left out; a general entry for "Trying to backward
+# through the graph a second time" now answers that message, so the texts and logs labelled with
+# the two-model entry, the only one there was, accept it): heldout7 52.5/89.8, heldout8 46.9/80.3.
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS))
