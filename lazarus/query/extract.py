@@ -74,20 +74,18 @@ _ERROR_LINE = lazy(
 _SIGNAL_LINE = lazy(
     r"\b(?:killed|segmentation fault|bus error|aborted)(?: \(core dumped\))?[!.]*\s*$"
     r"|signal \d+ \((?:SIG[A-Z]+)\)|exitcode\s*:\s*-\d+"
-    # The same shell messages under a Chinese locale (bash, zh_CN): Killed, Segmentation fault,
-    # Bus error, Aborted.
-    r"|(?:已杀死|段错误|总线错误|已放弃)\s*$"
     # bash's job report puts the command after it: "bash: line 1: 12013 Segmentation fault
     # (core dumped) env ... python3 train.py"
-    r"|(?:segmentation fault|bus error|aborted|段错误|总线错误|已放弃)\s*\((?:core dumped|核心已转储)\)",
+    r"|(?:segmentation fault|bus error|aborted)\s*\(core dumped\)",
     re.IGNORECASE,
 )
-# The shell's words as the C locale prints them, which is what entries know.
+# The same shell messages under a Chinese locale (bash, zh_CN), read as the C locale prints them:
+# that is what _SIGNAL_LINE and the entries know (a space keeps "进程已杀死" two words).
 _C_LOCALE_WORDS = {
-    "已杀死": "Killed",
-    "段错误": "Segmentation fault",
-    "总线错误": "Bus error",
-    "已放弃": "Aborted",
+    "已杀死": " Killed",
+    "段错误": " Segmentation fault",
+    "总线错误": " Bus error",
+    "已放弃": " Aborted",
     "核心已转储": "core dumped",
 }
 _C_LOCALE_SIGNAL = lazy("|".join(_C_LOCALE_WORDS))
@@ -110,11 +108,7 @@ _HINTS = (
     "inf",
     "fail",
     "exitcode",
-    "已杀死",
-    "段错误",
-    "总线错误",
-    "已放弃",
-    "核心已转储",
+    *_C_LOCALE_WORDS,
 )
 
 
@@ -785,6 +779,10 @@ def _asks(line: str, first: str) -> bool:
     return stripped.endswith(("?", "？")) or (chinese_characters(stripped) > 0 and chinese_characters(first) == 0)
 
 
+def _in_c_locale(line: str) -> str:
+    return _C_LOCALE_SIGNAL.sub(lambda word: _C_LOCALE_WORDS[word.group()], line)
+
+
 def _worker_reports(report: ErrorReport) -> list[ErrorReport]:
     """A DataLoader worker's original error, read from inside the wrapping exception's message."""
     if "Original Traceback (most recent call last):" not in report.text:
@@ -822,9 +820,11 @@ def _standalone(lines: list[str], i: int) -> tuple[ErrorReport | None, int]:
         if named.group("type").endswith("Warning"):
             return ErrorReport(report.text, report.line, report.line_number, "warning"), after
         return report, after
-    if _SIGNAL_LINE.search(stripped):
-        text = _C_LOCALE_SIGNAL.sub(lambda word: _C_LOCALE_WORDS[word.group()], stripped[:MAX_MESSAGE_CHARS])
-        return ErrorReport(text=text, line=stripped[:300], line_number=i, kind="signal"), i + 1
+    in_c_locale = _in_c_locale(stripped) if not stripped.isascii() else stripped
+    if _SIGNAL_LINE.search(in_c_locale):
+        return ErrorReport(
+            text=in_c_locale[:MAX_MESSAGE_CHARS], line=stripped[:300], line_number=i, kind="signal"
+        ), i + 1
     word = _ERROR_WORD.search(stripped[:300])
     if word:
         # An error class in the middle of a sentence is somebody telling what they saw.
