@@ -157,7 +157,8 @@ def clean_lines(text: str) -> list[str]:
             line = _QUOTE.sub("", line, count=1)
         if line.lstrip()[:1] in _PREFIX_STARTS:
             line = _PREFIX.sub("", line, count=1)
-        if "Traceback (most recent call last)" in line and _FLATTENED.search(line):
+        flattened = "Traceback (most recent call last)" in line and _FLATTENED.search(line)
+        if flattened or (line.count('File "') > 1 and _HEADLESS_FLATTENED.search(line)):
             lines += _unflatten(line)
             continue
         if line[:1] in _BOX_EDGES:
@@ -283,6 +284,8 @@ def _from_rich_box(line: str) -> list[str]:
 
 # A traceback that lost its line breaks (a chat message, a one-line log record, a forum's paste)
 _FLATTENED = lazy(r'Traceback \(most recent call last\):?\s+File "')
+# ... pasted from its middle, the header cut off: two frames on one line say what it is
+_HEADLESS_FLATTENED = lazy(r'File "[^"]+", line \d+, in \S+.{0,2000}?\s+File "[^"]+", line \d+')
 _FRAME_STARTS = lazy(r'\s+(?=File "[^"]+", line \d+)')
 _FRAME_SOURCE = lazy(r'^(File "[^"]+", line \d+, in [\w<>.]+)\s+(\S.*)$')
 _FINAL_EXCEPTION = lazy(rf"\s(?=(?:{_QUALNAME_PATTERN})(?:Error|Exception|Exit|Interrupt|Warning)\b:?(?:\s|$))")
@@ -296,6 +299,8 @@ def _unflatten(line: str) -> list[str]:
     """The lines of a traceback flattened onto one: the header, each frame and its source line,
     then the exception."""
     head, *frames = _FRAME_STARTS.split(line.rstrip())
+    if head.lstrip().startswith('File "'):  # no header: the paste begins with a frame
+        head, frames = "Traceback (most recent call last):", [head.lstrip(), *frames]
     exception = ""
     if frames:
         starts = [found.start() for found in _FINAL_EXCEPTION.finditer(frames[-1])]
@@ -751,6 +756,10 @@ def _exception_report(
     i = at + 1
     while i < len(lines) and len(message_lines) < MAX_MESSAGE_LINES:
         line = lines[i]
+        if not line.strip() and message_lines[-1].rstrip().endswith(":"):
+            # "WeightsUnpickler error:", a blank line, then what it announced: still the message
+            i = next((n for n in range(i + 1, min(len(lines), i + 3)) if lines[n].strip()), len(lines))
+            continue
         if not line.strip() or _TRACEBACK.match(line) or _CHAIN.match(line):
             break
         if _FRAME.match(line) or _EXC_NAMED.match(line.strip()) and not line[:1].isspace():

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from lazarus.model import Confidence, ErrorReport, Match
 from lazarus.query.extract import EXCEPTION_KINDS, names_torch
 from lazarus.query.index import BODY, HEADLINE, MESSAGE, Index
-from lazarus.query.normalize import CHATTER, is_cjk, normalize, tokens
+from lazarus.query.normalize import CHATTER, DOMAIN_WORDS, is_cjk, normalize, tokens
 from lazarus.regex.lazy import lazy
 from lazarus.regex.store import compiled
 
@@ -50,6 +50,9 @@ SIMILARITY_SHARE = 0.4  # of an unknown error's score; word coverage is the rest
 CLUE_SHARE = 0.5  # of the words of the code that raised, next to those of the message
 CLUE_MARGIN = 0.05  # a clue counts when it points one way by at least this much coverage
 WORDING_SHARE = 0.05  # of the closest known wording: only ever breaks a tie
+# Of the share of an error a signature's hit spans, next to its words: chosen on the development
+# sets (tools/evaluate.py; 0.1: one set gains; 0.2: two gain, none loses; 0.4: one loses).
+SPAN_SHARE = 0.2
 AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
 WRAPPER_TAG = "wrapper"  # an entry whose error only reports that an earlier step failed
@@ -115,7 +118,12 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             coverage = coverage_scores(index, report.text, as_error=is_error) if report_hits else {}
             if len(report_hits) > 1:
                 clues = _clues(index, report, report.code or pasted, [hit for hit, _ in report_hits])
-                coverage = {entry_index: coverage.get(entry_index, 0.0) + clues[entry_index] for entry_index in clues}
+                coverage = {
+                    entry_index: coverage.get(entry_index, 0.0)
+                    + clues[entry_index]
+                    + SPAN_SHARE * _span(pattern, report.text)
+                    for entry_index, pattern in report_hits
+                }
             for entry_index, pattern in report_hits:
                 strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
                 entry, score = index.entries[entry_index], min(round(strength), 100)
@@ -334,6 +342,14 @@ def _holders(index: Index, query: str) -> list[int]:
     return sorted(holders or ())
 
 
+def _span(pattern: str, text: str) -> float:
+    """0-1: how much of the error a signature's hit takes. A pattern that needs more of the
+    message ("Weights only load failed ... Unsupported operand 118") is about a narrower case
+    than one that needs its first words ("Weights only load failed")."""
+    found = compiled(pattern).search(text)
+    return (found.end() - found.start()) / len(text) if found and text else 0.0
+
+
 def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dict[int, float]:
     """One message, several entries whose signatures hit it: the code that raised it says which,
     or else what the rest of the paste says ("it comes from the BCE loss"); last, the entry that
@@ -424,6 +440,8 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
         return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
     # Nor do a description's digits: sizes and counts ("batchsize 8", "大小640").
     words = {w for w in words - CHATTER if not w.isdigit()}
+    # A slip of one letter in a word of the trade ("memery", "accuarcy") is that word.
+    words = {w if w in known else slip_of(w) or w for w in words}
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
     # of Chinese characters, must not outweigh all the others.
     unknown = {w: UNKNOWN_CJK_WEIGHT if is_cjk(w) else UNKNOWN_PROSE_WEIGHT for w in words if w not in known}
@@ -432,6 +450,34 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
         if is_cjk(w) and (len(w) == 1 or (w in known and not index.in_headlines(known[w]))):
             unknown[w] = UNKNOWN_CJK_WEIGHT
     return {w: unknown[w] if w in unknown else min(index.idf[known[w]], PROSE_WEIGHT_CAP) for w in words}
+
+
+SLIP_MIN_LETTERS = 5  # shorter words are too often other words one letter away ("mask", "task")
+
+
+def slip_of(word: str) -> str | None:
+    """The one word of deep learning that `word` is a slip of (a letter replaced, added, dropped,
+    or two swapped, never the first), or None: a description's typos name what it is about."""
+    if len(word) < SLIP_MIN_LETTERS or not word.isascii() or not word.isalpha():
+        return None
+    found = {known for known in DOMAIN_WORDS if known[0] == word[0] and one_slip_apart(word, known)}
+    return found.pop() if len(found) == 1 else None
+
+
+def one_slip_apart(a: str, b: str) -> bool:
+    """Whether two different words differ by one edit: a letter replaced, added or dropped, or two
+    neighbouring letters swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        differ = [n for n in range(len(a)) if a[n] != b[n]]
+        if len(differ) == 1:
+            return True
+        first, second = differ[0], differ[-1]
+        return len(differ) == 2 and second == first + 1 and a[first] == b[second] and a[second] == b[first]
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    n = next((n for n in range(len(shorter)) if shorter[n] != longer[n]), len(shorter))
+    return shorter[n:] == longer[n + 1 :]
 
 
 def coverage_scores(

@@ -29,6 +29,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
         (r"(?i)(?<![a-z0-9_])batch[ _-]?size(?![a-z0-9_])", " batch_size "),
         (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
+        (r"(?i)(?<![a-z0-9_])(?:mem|memories)(?![a-z0-9_])", " memory "),  # "GPU mem doubles"
         (r"(?i)\bcan['’]?t\b", "cannot"),  # not "ca not"
         (r"(?i)\bwon['’]t\b", "will not"),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),
@@ -147,7 +148,7 @@ CHATTER = frozenset(
     解决 解决方案 方案 思路 想法 方法 修复 无法 并且 而且 以及 或者 进行 使用 尝试 试过 发生 看到
     现在 原来 之后 之前 以后 以前 其他 其它 另外 很多 许多 部分 任何 真的 确实 仍然 依然 甚至
     虽然 尽管 不过 然而 总是 从来 有时 有时候 经常 再次 奇怪 觉得 认为 感觉 似乎 貌似 帮忙 帮助
-    抱歉 打扰 大家 各位 有人 下面 如下 以下 上面 附上 仓库 项目 感激""".split()
+    抱歉 打扰 大家 各位 有人 下面 如下 以下 上面 附上 仓库 项目 感激 比如 例如 额外""".split()
 )
 
 

@@ -366,6 +366,24 @@ def test_a_traceback_flattened_onto_one_line_is_read_as_the_original():
     assert after.user_frame == before.user_frame
 
 
+def test_a_flattened_traceback_pasted_from_its_middle_is_still_a_traceback():
+    # Forums flatten a paste, and people copy from the frames they think matter: no header.
+    original = read("logs", "mat1-mat2-shapes-mtpsl.log")
+    frames = original[original.index('File "') :]
+    flat = " ".join(line.strip() for line in frames.splitlines() if line.strip())
+    assert "Traceback" not in flat and flat.count('File "') > 1
+    before, after = extract(original)[0], extract(flat)[0]
+    assert after.kind == "exception" and after.text == before.text
+    assert after.user_frame == before.user_frame
+
+
+def test_one_frame_quoted_on_a_line_is_not_a_flattened_traceback():
+    said = 'The error points at File "train.py", line 12, in main and I do not know why the loss is nan'
+    reports = extract(said)
+    assert "text" in [report.kind for report in reports]
+    assert not any("Traceback" in report.text or report.kind == "exception" for report in reports)
+
+
 def test_an_issue_templates_headings_are_not_somebodys_words():
     reports = extract((PASTES / "template-slow-gpu.md").read_text(encoding="utf-8"))
     said = " ".join(report.text for report in reports)

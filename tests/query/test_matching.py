@@ -286,6 +286,33 @@ def test_the_code_that_raised_tells_apart_one_message_with_two_causes(index, nam
     assert matches[0].entry.id == entry_id, [(m.entry.id, m.strength) for m in matches]
 
 
+def test_the_signature_that_needs_more_of_the_message_names_the_narrower_case(index):
+    from tests.conftest import FIXTURES
+
+    log = (FIXTURES / "same_message" / "lfs-pointer-weights-only.log").read_text(encoding="utf-8")
+    matches = diagnose(index, log).matches
+    # the message announces its last line with a colon and a blank line: that line is still the message
+    assert matches[0].report is not None and matches[0].report.text.endswith("Unsupported operand 118")
+    hits = [m.entry.id for m in matches if m.via == "signature"]
+    assert hits[:2] == ["torch-load-corrupt-or-not-a-checkpoint", "torch-load-weights-only-unpickling-error"]
+
+
+def test_a_slip_of_a_letter_in_a_word_of_the_trade_is_that_word(index):
+    from lazarus.query.match import slip_of
+
+    assert [slip_of(w) for w in ("memroy", "accuarcy", "gradeint", "modle")] == [
+        "memory",
+        "accuracy",
+        "gradient",
+        "model",
+    ]
+    # short words, words that begin otherwise and words that are already words stay as they are
+    assert [slip_of(w) for w in ("mask", "xmodel", "dataset")] == [None, None, None]
+    right = diagnose(index, "gpu memory keeps increasing every iteration until out of memory").matches
+    slipped = diagnose(index, "gpu memroy keeps increasing every iteration until out of memroy").matches
+    assert [m.entry.id for m in slipped] == [m.entry.id for m in right]
+
+
 def test_killed_in_markdown_or_after_chinese_still_hits_the_signature(index):
     # https://github.com/InternLandMark/LandMark/issues/61: the issue shows the log's last line in bold
     text = (
