@@ -599,7 +599,10 @@ def _best_covered(coverage: dict[int, float], needed: float) -> list[int]:
     they are looked at closer, the costly part of a fuzzy query."""
     candidates = [entry_index for entry_index, value in coverage.items() if value >= needed]
     if len(candidates) > MAX_CANDIDATES:
-        candidates = sorted(candidates, key=lambda entry_index: -coverage[entry_index])[:MAX_CANDIDATES]
+        # Ties at the cut go to the earlier entry, and sums of the same words taken in another
+        # order (a set's order changes from run to run) must tie: the same text, the same answer.
+        candidates = sorted(candidates, key=lambda entry_index: (-round(coverage[entry_index], 9), entry_index))
+        candidates = candidates[:MAX_CANDIDATES]
     return candidates
 
 
