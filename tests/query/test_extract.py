@@ -384,6 +384,13 @@ def test_one_frame_quoted_on_a_line_is_not_a_flattened_traceback():
     assert not any("Traceback" in report.text or report.kind == "exception" for report in reports)
 
 
+def test_a_chinese_title_with_a_gpus_name_is_somebodys_words_not_printed_output():
+    # digits are a quarter of its characters, but each Chinese character says as much as a word
+    title = "用RTX 3090 24G显存跑微调还是报显存不足"
+    reports = extract(f"{title}\n训练相关参数如下\nbatch_size=4 lr=1e-4")
+    assert title in [line for report in reports if report.kind == "text" for line in report.text.splitlines()]
+
+
 def test_an_issue_templates_headings_are_not_somebodys_words():
     reports = extract((PASTES / "template-slow-gpu.md").read_text(encoding="utf-8"))
     said = " ".join(report.text for report in reports)
