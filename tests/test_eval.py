@@ -169,6 +169,9 @@ DEV_FLOORS = {
     "heldout6": {"top1": 51.5, "precision": 88.0},
     "heldout7": {"top1": 52.0, "precision": 89.5},
     "heldout8": {"top1": 46.5, "precision": 80.0},
+    # measured blind at the start of the session that read it (b7a27e2): top-1 48.5 %, precision
+    # 82.8 %; read, its 7 kb_gap texts relabelled to the entries written for them: 51.0 %, 85.5 %
+    "heldout9": {"top1": 50.5, "precision": 85.0},
 }
 # heldout4's floors were lowered once more when its kb_gap cases got the entries written for
 # them (12 relabelled): 3 of them are answered right, and the peft entry's signature answers a

@@ -576,7 +576,7 @@ def _is_output(line: str) -> bool:
     stripped = line.strip()
     if _URL.fullmatch(stripped) or _MARKDOWN_LINK.fullmatch(stripped.removeprefix("!")):
         return True
-    # A Chinese character says as much as a word: "用A100 80G显存跑的微调报显存不足" is a sentence.
+    # A Chinese character says as much as a word: "用RTX 3090 24G显存跑微调还是报显存不足" is a sentence.
     marks = sum(not ch.isspace() for ch in stripped) + chinese_characters(stripped)
     return sum(ch.isdigit() for ch in stripped) >= OUTPUT_DIGITS * marks
 
