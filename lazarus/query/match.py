@@ -50,9 +50,6 @@ SIMILARITY_SHARE = 0.4  # of an unknown error's score; word coverage is the rest
 CLUE_SHARE = 0.5  # of the words of the code that raised, next to those of the message
 CLUE_MARGIN = 0.05  # a clue counts when it points one way by at least this much coverage
 WORDING_SHARE = 0.05  # of the closest known wording: only ever breaks a tie
-# Of the share of an error a signature's hit spans, next to its words: chosen on the development
-# sets (tools/evaluate.py; 0.1: one set gains; 0.2: two gain, none loses; 0.4: one loses).
-SPAN_SHARE = 0.2
 AGREEMENT = 0.2  # of the fuzzy strength a paste's other parts give an entry
 PASTED = frozenset({"context", "text"})  # reports that are not one error's own text
 WRAPPER_TAG = "wrapper"  # an entry whose error only reports that an earlier step failed
@@ -118,12 +115,7 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             coverage = coverage_scores(index, report.text, as_error=is_error) if report_hits else {}
             if len(report_hits) > 1:
                 clues = _clues(index, report, report.code or pasted, [hit for hit, _ in report_hits])
-                coverage = {
-                    entry_index: coverage.get(entry_index, 0.0)
-                    + clues[entry_index]
-                    + SPAN_SHARE * _span(pattern, report.text)
-                    for entry_index, pattern in report_hits
-                }
+                coverage = {entry_index: coverage.get(entry_index, 0.0) + clues[entry_index] for entry_index in clues}
             for entry_index, pattern in report_hits:
                 strength = max(SIGNATURE_FLOOR, 92 + 8 * coverage.get(entry_index, 0.0) - 2 * position)
                 entry, score = index.entries[entry_index], min(round(strength), 100)
@@ -340,14 +332,6 @@ def _holders(index: Index, query: str) -> list[int]:
         if not holders:
             return []
     return sorted(holders or ())
-
-
-def _span(pattern: str, text: str) -> float:
-    """0-1: how much of the error a signature's hit takes. A pattern that needs more of the
-    message ("Weights only load failed ... Unsupported operand 118") is about a narrower case
-    than one that needs its first words ("Weights only load failed")."""
-    found = compiled(pattern).search(text)
-    return (found.end() - found.start()) / len(text) if found and text else 0.0
 
 
 def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dict[int, float]:

@@ -286,7 +286,7 @@ def test_the_code_that_raised_tells_apart_one_message_with_two_causes(index, nam
     assert matches[0].entry.id == entry_id, [(m.entry.id, m.strength) for m in matches]
 
 
-def test_the_signature_that_needs_more_of_the_message_names_the_narrower_case(index):
+def test_weights_only_failing_on_a_git_lfs_pointer_names_the_pointer_not_the_weights_only_default(index):
     from tests.conftest import FIXTURES
 
     log = (FIXTURES / "same_message" / "lfs-pointer-weights-only.log").read_text(encoding="utf-8")
