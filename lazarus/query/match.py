@@ -422,8 +422,9 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     known = index.words
     if as_error:
         return {w: index.idf[known[w]] if w in known else index.unknown_idf for w in words}
-    # Nor do a description's digits: sizes and counts ("batchsize 8", "大小640").
-    words = {w for w in words - CHATTER if not w.isdigit()}
+    # Nor do a description's digits: sizes and counts ("batchsize 8", "大小640"), nor what
+    # normalising made of numbers, shapes and paths ("after 200000 iterations" is not "loss 0").
+    words = {w for w in words - CHATTER - MASKS if not w.isdigit()}
     # A slip of one letter in a word of the trade ("memery", "accuarcy") is that word.
     words = {w if w in known else slip_of(w) or w for w in words}
     # A rare word weighs more, but only so much: one rare word of a description, such as a pair
@@ -436,6 +437,7 @@ def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
     return {w: unknown[w] if w in unknown else min(index.idf[known[w]], PROSE_WEIGHT_CAP) for w in words}
 
 
+MASKS = frozenset({"<num>", "<shape>", "<path>", "<addr>"})  # normalize's stand-ins
 SLIP_MIN_LETTERS = 5  # shorter words are too often other words one letter away ("mask", "task")
 
 

@@ -397,3 +397,7 @@ def test_the_numbers_of_a_description_are_not_its_words(index):
     words = query_words(index, "训练报错显存不足，参数batchsize都改成8，单卡训练，图像大小640。", as_error=False)
     assert not [w for w in words if w.isdigit()], words
     assert {"显存", "不足", "单卡", "batch_size"} <= set(words)
+    # nor what normalising made of them: "200000 iterations" and "a loss of 0.25" share "<num>"
+    words = query_words(index, "after 200000 iterations the loss of 0.25 on /data/train/x.png stays", as_error=False)
+    assert {"<num>", "<path>"}.isdisjoint(words), words
+    assert {"iteration", "loss"} <= set(words)
