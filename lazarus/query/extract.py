@@ -759,8 +759,10 @@ def _exception_report(
         line = lines[i]
         if not line.strip() and message_lines[-1].rstrip().endswith(":"):
             # "WeightsUnpickler error:", a blank line, then what it announced: still the message
-            i = next((n for n in range(i + 1, min(len(lines), i + 3)) if lines[n].strip()), len(lines))
-            continue
+            announced = next((n for n in range(i + 1, min(len(lines), i + 3)) if lines[n].strip()), None)
+            if announced is not None:
+                i = announced
+                continue
         if not line.strip() or _TRACEBACK.match(line) or _CHAIN.match(line):
             break
         if _FRAME.match(line) or _EXC_NAMED.match(line.strip()) and not line[:1].isspace():

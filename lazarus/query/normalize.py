@@ -77,6 +77,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"\b\d{2,}\b", " <num> "),
     )
 )
+# The stand-ins the rules put for numbers, shapes, paths and addresses: not somebody's words.
+MASKS = frozenset(replacement.strip() for _, replacement in _RULES if replacement.strip().startswith("<"))
 _SPACES = lazy(r"\s+")
 _WORD = lazy(r"[a-z][a-z0-9_]*|<[a-z]+>|\d")
 _CJK = r"[\u3400-\u9fff\uf900-\ufaff]"  # CJK ideographs (is_cjk() tests the same lower bound)

@@ -377,6 +377,17 @@ def test_a_flattened_traceback_pasted_from_its_middle_is_still_a_traceback():
     assert after.user_frame == before.user_frame
 
 
+def test_a_message_that_announces_more_does_not_swallow_the_log_after_it():
+    # a message ending in a colon goes on after one blank line; after several, the log goes on
+    from tests.conftest import FIXTURES
+
+    weights_only = (FIXTURES / "same_message" / "lfs-pointer-weights-only.log").read_text(encoding="utf-8")
+    cut = weights_only[: weights_only.index("WeightsUnpickler error:") + len("WeightsUnpickler error:")]
+    later = read("logs", "mat1-mat2-shapes-mtpsl.log")
+    reports = extract(cut + "\n\n\n\n" + later)
+    assert extract(later)[0].text in [report.text for report in reports]
+
+
 def test_one_frame_quoted_on_a_line_is_not_a_flattened_traceback():
     said = 'The error points at File "train.py", line 12, in main and I do not know why the loss is nan'
     reports = extract(said)
