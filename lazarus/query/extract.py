@@ -132,6 +132,9 @@ _TYPOGRAPHIC = str.maketrans(
 )
 # ... and its full stop where a message has a dot ("torch。cuda.is_available() is False。")
 _IDEOGRAPHIC_STOP = lazy(r"(?<=[A-Za-z0-9_)\]'\"])\u3002")
+# A message that somebody goes on from in Chinese on its line ("... CUDA out of memory。 如果将 ...")
+# ends with its sentence: the messages torch and its libraries print are not followed by Chinese.
+_CHINESE_AFTER_STOP = lazy(r"(?<=[A-Za-z0-9_)\]'\"][.!?])\s*(?=[\u3400-\u9fff])")
 
 
 class _Failure:
@@ -753,7 +756,7 @@ def _exception_report(
     lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: ReportKind, code: str | None = None
 ) -> tuple[ErrorReport, int]:
     short_type = match.group("type").rsplit(".", 1)[-1]
-    message_lines = [match.group("msg") or ""]
+    message_lines = [_CHINESE_AFTER_STOP.split(match.group("msg") or "", maxsplit=1)[0]]
     i = at + 1
     while i < len(lines) and len(message_lines) < MAX_MESSAGE_LINES:
         line = lines[i]

@@ -503,3 +503,17 @@ def test_a_question_is_somebodys_words():
     # a title and a question with few function words were taken for a program's output
     reports = extract((PASTES / "stylenerf-title-question.md").read_text(encoding="utf-8"))
     assert reports and reports[0].kind == "text"
+
+
+def test_a_message_ends_where_somebody_goes_on_in_chinese_on_its_line():
+    # a Chinese input method's full stop ends the message; the sentence after it is the asker's
+    reports = extract("训练时报错 RuntimeError: CUDA error: out of memory。 我把batch size改小了还是不行")
+    assert reports[0].kind == "error-line"
+    assert reports[0].text == "RuntimeError: CUDA error: out of memory."
+    # ... while a message that is itself in Chinese (Windows prints its own in the user's language)
+    # is kept whole
+    windows = (
+        "OSError: [WinError 1455] 页面文件太小，无法完成操作。 "
+        'Error loading "C:\\torch\\lib\\c10.dll" or one of its dependencies.'
+    )
+    assert extract(windows)[0].text == windows

@@ -68,6 +68,13 @@ def test_the_words_of_how_memory_changes_meet_the_entries_words():
     assert tokens(normalize("显存持续增加")) == tokens(normalize("显存不断上涨")) == tokens(normalize("显存一直增长"))
 
 
+@pytest.mark.parametrize("question", ["显卡内存一直上涨", "GPU 内存一直上涨", "显卡的内存一直上涨", "cuda内存一直上涨"])
+def test_the_gpus_memory_by_any_name_is_gpu_memory_not_host_memory(question):
+    words = tokens(normalize(question))
+    assert words == tokens(normalize("显存一直增长"))
+    assert "内存" not in words
+
+
 def test_the_kb_is_indexed_with_the_same_words():
     index = load_index([], KB, use_cache=False)
     for word in ("显存", "卡住", "过拟合", "验证集", "学习率"):
