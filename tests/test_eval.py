@@ -170,7 +170,9 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 DEV_FLOORS = {
     "heldout": {"top1": 60.0, "precision": 79.5},
     "heldout2": {"top1": 54.5, "precision": 83.0},
-    "heldout3": {"top1": 60.0, "precision": 83.0},
+    # 2026-12-07: 60.0 -> 59.5 when 显卡内存 / GPU 内存 became 显存: a likely answer with the hang
+    # entry to a text that also says 内存 became a possibility (heldout6 gained one the same way)
+    "heldout3": {"top1": 59.5, "precision": 82.5},
     "heldout4": {"top1": 48.0, "precision": 86.0},
     "heldout5": {"top1": 57.5, "precision": 91.0},
     "heldout6": {"top1": 50.5, "precision": 87.5},
@@ -183,6 +185,10 @@ DEV_FLOORS = {
     # session that collected it (b03fced: 60.0 %, 80.3 %); read, its 12 kb_gap texts relabelled
     # to the entries written for them: 62.4 %, 85.1 %
     "heldout10": {"top1": 62.0, "precision": 84.5},
+    # measured blind at the start (cc4db07) and at the end (0f01ed9) of the session that read it,
+    # the same both times: top-1 50.0 %, top-3 84.6 %, precision 88.6 %; its 5 kb_gap texts are
+    # not relabelled yet
+    "heldout11": {"top1": 49.5, "precision": 88.0},
 }
 # 2026-12-07: heldout5, heldout6 and heldout7 lost a point each. Entries for expected behaviour
 # written for heldout10's needs (loss steps at epoch boundaries, eval results that depend on the
