@@ -27,8 +27,11 @@ ABSTENTION_TARGET = 95.0
 # 98.5 until the words-alone ranking of descriptions: one more sibling taken for the answer
 # (eval-mode-worse-than-train-mode for forgot-model-eval-at-inference), 98.3 %.
 PRECISION_TARGET = 98.0
-# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since).
-TOP1_FLOOR = 79.0
+# 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since); 79.0 until
+# a description's first lines ranked entries at half the whole text's strength (match.PART_SHARE):
+# 79.6 -> 78.9 %, while the eleven development sets' pooled top-3 rose 80.9 -> 83.4 % and
+# precision 86.0 -> 87.3 %.
+TOP1_FLOOR = 78.5
 # 97.0 until Chinese was cut without the HMM's guessed words (tools/cjk_vocabulary.py): one
 # question ("parms.grad 值为None") lost its entry from the first three (96.7 %).
 TOP3_FLOOR = 96.5
@@ -167,17 +170,24 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # part of the paste says (match.FIELD_MATCH_LIKELY): mean precision of the four sets 78.1 ->
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
+# 2026-12-07: a description's fuzzy matches are shown at any score (match.DESCRIPTION_FUZZY_FLOOR),
+# which moves only top-3, and its first lines rank entries at half the whole text's strength
+# (match.PART_SHARE). Top-1 / precision before -> after: heldout3 59.6/82.9 -> 58.8/84.8, heldout4
+# 48.4/87.3 -> 46.9/87.0, heldout5 58.0/91.5 -> 57.1/92.8, heldout8 48.7/82.1 -> 46.0/81.2 (their
+# top-1 floors lowered); heldout6 51.8/88.1 -> 50.9/95.1, heldout9 51.9/87.1 -> 53.8/88.9,
+# heldout11 50.0/88.6 -> 51.3/90.9. Pooled over the eleven sets: top-1 54.5 -> 54.2 %, top-3
+# 78.5 -> 83.4 %, precision 86.0 -> 87.3 %.
 DEV_FLOORS = {
     "heldout": {"top1": 60.0, "precision": 79.5},
     "heldout2": {"top1": 54.5, "precision": 83.0},
     # 2026-12-07: 60.0 -> 59.5 when 显卡内存 / GPU 内存 became 显存: a likely answer with the hang
     # entry to a text that also says 内存 became a possibility (heldout6 gained one the same way)
-    "heldout3": {"top1": 59.5, "precision": 82.5},
-    "heldout4": {"top1": 48.0, "precision": 86.0},
-    "heldout5": {"top1": 57.5, "precision": 91.0},
+    "heldout3": {"top1": 58.5, "precision": 82.5},
+    "heldout4": {"top1": 46.5, "precision": 86.0},
+    "heldout5": {"top1": 57.0, "precision": 91.0},
     "heldout6": {"top1": 50.5, "precision": 87.5},
     "heldout7": {"top1": 51.0, "precision": 87.5},
-    "heldout8": {"top1": 46.5, "precision": 80.0},
+    "heldout8": {"top1": 45.5, "precision": 80.0},
     # measured blind at the start of the session that read it (b7a27e2): top-1 48.5 %, precision
     # 82.8 %; read, its 7 kb_gap texts relabelled to the entries written for them: 51.0 %, 85.5 %
     "heldout9": {"top1": 50.5, "precision": 85.0},
