@@ -781,7 +781,16 @@ def _exception_report(
             i += 1
     message = "\n".join(message_lines).strip()[:MAX_MESSAGE_CHARS]
     text = f"{short_type}: {message}" if message else short_type
-    line = lines[at].strip()[:300]
+    line = lines[at].strip()
+    # What is shown as the user's error is the error, not the sentence that quotes it ("训练时报错
+    # RuntimeError: ... 我把 batch size 改小了还是不行").
+    start = line.find(match.group("type"))
+    if start > 0:
+        line = line[start:]
+    said = match.group("msg") or ""
+    if said and message_lines[0] != said and line.endswith(said):
+        line = line[: len(line) - len(said) + len(message_lines[0])]
+    line = line[:300]
     report = ErrorReport(text=text, line=line, line_number=at, kind=kind, user_frame=user_frame, code=code)
     return report, i
 

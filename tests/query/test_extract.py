@@ -510,6 +510,8 @@ def test_a_message_ends_where_somebody_goes_on_in_chinese_on_its_line():
     reports = extract("训练时报错 RuntimeError: CUDA error: out of memory。 我把batch size改小了还是不行")
     assert reports[0].kind == "error-line"
     assert reports[0].text == "RuntimeError: CUDA error: out of memory."
+    # ... and "Your error:" shows the error, not the sentences around it
+    assert reports[0].line == "RuntimeError: CUDA error: out of memory."
     # ... while a message that is itself in Chinese (Windows prints its own in the user's language)
     # is kept whole
     windows = (
