@@ -15,6 +15,15 @@ KB = ROOT / "kb"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def development_text(folder: str, source_end: str) -> str:
+    """A text of a development set (a held-out set already read, tests/eval/<folder>), found by
+    the end of its thread's address."""
+    import yaml
+
+    texts = yaml.safe_load((ROOT / "tests" / "eval" / folder / "collected.yaml").read_text(encoding="utf-8"))
+    return next(item["text"] for item in texts if item["source"].endswith(source_end))
+
+
 @pytest.fixture(scope="session")
 def index():
     from lazarus.query.index import build_index

@@ -170,8 +170,8 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # part of the paste says (match.FIELD_MATCH_LIKELY): mean precision of the four sets 78.1 ->
 # 83.3 %, top-1 55.9 -> 52.3 %. The fourth set was measured blind first (top-1 44.1 %,
 # precision 80.0 %) and is a development set since.
-# 2026-12-07: a description's fuzzy matches are shown at any score (match.DESCRIPTION_FUZZY_FLOOR),
-# which moves only top-3, and its first lines rank entries at half the whole text's strength
+# 2026-12-07: a description's fuzzy matches are shown at any score (match.worth_showing), which
+# moves only top-3, and its first lines rank entries at half the whole text's strength
 # (match.PART_SHARE). Top-1 / precision before -> after: heldout3 59.6/82.9 -> 58.8/84.8, heldout4
 # 48.4/87.3 -> 46.9/87.0, heldout5 58.0/91.5 -> 57.1/92.8, heldout8 48.7/82.1 -> 46.0/81.2 (their
 # top-1 floors lowered); heldout6 51.8/88.1 -> 50.9/95.1, heldout9 51.9/87.1 -> 53.8/88.9,

@@ -756,7 +756,9 @@ def _exception_report(
     lines: list[str], at: int, match: re.Match[str], user_frame: str | None, kind: ReportKind, code: str | None = None
 ) -> tuple[ErrorReport, int]:
     short_type = match.group("type").rsplit(".", 1)[-1]
-    message_lines = [_CHINESE_AFTER_STOP.split(match.group("msg") or "", maxsplit=1)[0]]
+    said = match.group("msg") or ""
+    # (an ASCII message has no Chinese after it: the pattern is not even compiled for it)
+    message_lines = [said if said.isascii() else _CHINESE_AFTER_STOP.split(said, maxsplit=1)[0]]
     i = at + 1
     while i < len(lines) and len(message_lines) < MAX_MESSAGE_LINES:
         line = lines[i]
@@ -781,16 +783,11 @@ def _exception_report(
             i += 1
     message = "\n".join(message_lines).strip()[:MAX_MESSAGE_CHARS]
     text = f"{short_type}: {message}" if message else short_type
-    line = lines[at].strip()
-    # What is shown as the user's error is the error, not the sentence that quotes it ("训练时报错
-    # RuntimeError: ... 我把 batch size 改小了还是不行").
-    start = line.find(match.group("type"))
-    if start > 0:
-        line = line[start:]
-    said = match.group("msg") or ""
-    if said and message_lines[0] != said and line.endswith(said):
-        line = line[: len(line) - len(said) + len(message_lines[0])]
-    line = line[:300]
+    # What is shown as the user's error is the error: the matched line from its class on (not the
+    # sentence that quotes it) up to where its message was cut ("训练时报错 RuntimeError: ... 我把
+    # batch size 改小了还是不行").
+    line = match.string[: match.start("msg") + len(message_lines[0])] if said else match.string
+    line = line.strip()[:300]
     report = ErrorReport(text=text, line=line, line_number=at, kind=kind, user_frame=user_frame, code=code)
     return report, i
 

@@ -18,15 +18,14 @@ from lazarus.regex.store import compiled
 CONFIDENT = 45
 # A fuzzy answer this far behind the first one is not shown: a reader takes it for a second opinion.
 FOLLOW_UP_GAP = 25  # 15 before descriptions were ranked on words alone: their strengths spread 1.5x more
-# A description's fuzzy matches are shown at any score: under LIKELY they are possibilities, and the
-# score hardly tells good possibilities from bad ones. On the eleven development sets (2026-12-07)
-# the texts whose first possibility scored under 55, hidden until then, had the right entry among
-# the three shown for 24 of the 35 that have one (69 %; 247 of 359 at 65 or more), while 41 texts
-# with no right entry (of 522) got possibilities too: top-3 78.5 -> 80.9 %, top-1 and precision
-# the same. (The floor of 55 dates from when such matches were shown as answers.)
-DESCRIPTION_FUZZY_FLOOR = 0
 # An error message no signature knows is answered by resemblance only when it is close: on the
-# tuning texts most such answers under this score were wrong.
+# tuning texts most such answers under this score were wrong. A description's fuzzy matches have
+# no floor: under LIKELY they are possibilities, and the score hardly tells good possibilities
+# from bad ones. On the eleven development sets (2026-12-07) the texts whose first possibility
+# scored under 55, hidden until then, had the right entry among the three shown for 24 of the 35
+# that have one (69 %; 247 of 359 at 65 or more), while 41 texts with no right entry (of 522) got
+# possibilities too: top-3 78.5 -> 80.9 %, top-1 and precision the same. (That floor of 55 dates
+# from when such matches were shown as answers.)
 ERROR_FUZZY_FLOOR = 65
 # A paste that is a substantial part of a message an entry knows (its symptom or an example
 # error) reaches that entry as a signature does: at least this long once normalised.
@@ -253,19 +252,19 @@ def confident(matches: Sequence[Match]) -> bool:
 
 
 def worth_showing(ordered: list[Match]) -> list[Match]:
-    """The matches worth a reader's time: every signature or fragment hit; a fuzzy one only at
-    its floor or more (ERROR_FUZZY_FLOOR for an error message, DESCRIPTION_FUZZY_FLOOR for
-    somebody's words) and, after the first, within FOLLOW_UP_GAP of it."""
+    """The matches worth a reader's time: every signature or fragment hit; a fuzzy one for an
+    error message only at ERROR_FUZZY_FLOOR or more; and, after the first, a fuzzy one only within
+    FOLLOW_UP_GAP of it."""
     if not ordered:
         return []
     if ordered[0].via != "fuzzy":
         return [m for m in ordered if m.via != "fuzzy"]
 
-    def floor(match: Match) -> int:
+    def too_weak(match: Match) -> bool:
         is_error = match.report is not None and match.report.kind in EXCEPTION_KINDS
-        return ERROR_FUZZY_FLOOR if is_error else DESCRIPTION_FUZZY_FLOOR
+        return is_error and match.score < ERROR_FUZZY_FLOOR
 
-    kept = [m for m in ordered if m.score >= floor(m)]
+    kept = [m for m in ordered if not too_weak(m)]
     return [m for m in kept if m.strength >= kept[0].strength - FOLLOW_UP_GAP] if kept else []
 
 

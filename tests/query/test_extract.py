@@ -437,12 +437,9 @@ def test_the_last_of_many_tracebacks_before_a_flood_of_lines_comes_first():
 def test_a_long_forum_question_with_code_is_still_a_description():
     # a discuss.pytorch.org question of 31 lines, most of them its training loop (tests/eval/heldout5):
     # its title and sentences are ranked as a description, its code is not
-    import yaml
+    from tests.conftest import development_text
 
-    from tests.conftest import ROOT
-
-    collected = yaml.safe_load((ROOT / "tests" / "eval" / "heldout5" / "collected.yaml").read_text(encoding="utf-8"))
-    text = next(item["text"] for item in collected if item["source"].endswith("/48998"))
+    text = development_text("heldout5", "/48998")
     assert len([line for line in text.splitlines() if line.strip()]) > 25
     reports = extract(text)
     assert [r.kind for r in reports] and {r.kind for r in reports} == {"text"}

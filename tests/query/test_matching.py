@@ -7,7 +7,7 @@ import pytest
 from lazarus.kb.load import load_kb
 from lazarus.query.match import CONFIDENT, SIGNATURE_FLOOR
 from lazarus.query.pipeline import diagnose
-from tests.conftest import KB
+from tests.conftest import KB, development_text
 
 ENTRIES = load_kb([], KB).entries
 EXAMPLES = [(entry.id, example) for entry in ENTRIES for example in entry.examples]
@@ -372,20 +372,10 @@ def test_a_fuzzy_guess_far_behind_the_first_is_not_shown(index):
         assert matches and all(m.strength >= matches[0].strength - FOLLOW_UP_GAP for m in matches)
 
 
-def _development_text(folder: str, source: str) -> str:
-    """A text of a development set (a held-out set already read), found by its thread."""
-    import yaml
-
-    from tests.conftest import ROOT
-
-    texts = yaml.safe_load((ROOT / "tests" / "eval" / folder / "collected.yaml").read_text(encoding="utf-8"))
-    return next(item["text"] for item in texts if item["source"] == source)
-
-
 def test_a_long_description_scored_low_still_gets_its_possibilities(index):
     # Its words are spread over many entries (390s per epoch, then 890s, then 1200s): the first
     # match scores about 51, under the 55 that used to hide every possibility of a description.
-    text = _development_text("heldout4", "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix/issues/281")
+    text = development_text("heldout4", "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix/issues/281")
     matches = diagnose(index, text).matches
     assert matches and matches[0].score < 55 and matches[0].ambiguous
     assert "training-slows-down-over-time" in [m.entry.id for m in matches]
@@ -394,7 +384,7 @@ def test_a_long_description_scored_low_still_gets_its_possibilities(index):
 def test_a_title_line_does_not_outrank_what_the_whole_question_is_about(index):
     # title: "GPU utilisation stays at 100 % for a long time"; the question: after some epochs the
     # utilisation reaches 100 % and training goes no further, it hangs
-    text = _development_text("heldout6", "https://github.com/scu-zjz/IMDLBenCo/issues/66")
+    text = development_text("heldout6", "https://github.com/scu-zjz/IMDLBenCo/issues/66")
     assert diagnose(index, text).matches[0].entry.id == "training-hangs-without-error"
 
 
