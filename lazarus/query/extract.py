@@ -38,6 +38,13 @@ _PREFIX = lazy(
 _PREFIX_STARTS = frozenset("[E0123456789MTWFS")
 # A Markdown or e-mail quote of the log (`> Traceback ...`, `> > File ...`); not a REPL's `>>>`.
 _QUOTE = lazy(r"^(?:>(?: |$))+")
+# A line that starts a new log record (a timestamp, glog's `W0715 16:05:06`, logging's default
+# `WARNING:name:`): what follows an exception's message from here on is another record, not more
+# of the message ("2022-07-15 16:05:06.789337: W tensorflow/... Could not load dynamic library").
+_LOG_RECORD = lazy(
+    r"^\s*(?:\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[?[IWEF]\d{4} \d\d:\d\d:\d\d"
+    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:)"
+)
 # Searched, not anchored: progress bars often leave the header glued to the end of their line.
 _TRACEBACK = lazy(r"(?:^|\W|\^C)(Original )?Traceback \(most recent call last\)")  # ^C: the echo of Ctrl-C
 _FRAME = lazy(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
@@ -772,7 +779,7 @@ def _exception_report(
             break
         if _FRAME.match(line) or _EXC_NAMED.match(line.strip()) and not line[:1].isspace():
             break
-        if _asks(line, message_lines[0]):
+        if _asks(line, message_lines[0]) or _LOG_RECORD.match(line):
             break
         message_lines.append(line.strip())
         i += 1
