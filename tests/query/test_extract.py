@@ -516,3 +516,18 @@ def test_a_message_ends_where_somebody_goes_on_in_chinese_on_its_line():
         'Error loading "C:\\torch\\lib\\c10.dll" or one of its dependencies.'
     )
     assert extract(windows)[0].text == windows
+
+
+def test_an_exception_message_ends_where_the_next_log_record_starts():
+    # yolov5#8591 (tests/eval/heldout12): the traceback's AttributeError is followed by TensorFlow's
+    # timestamped dso_loader records and torchrun's WARNING:/ERROR: lines, which are other records
+    from tests.conftest import development_text
+
+    text = development_text("heldout12", "ultralytics/yolov5/issues/8591")
+    exception = next(r for r in extract(text) if r.kind == "exception")
+    assert exception.text == "AttributeError: 'Namespace' object has no attribute 'noplots'"
+    glog = "RuntimeError: CUDA error: out of memory\nW0715 16:05:06.789337 1234 init.cc:59] retrying"
+    assert extract(glog)[0].text == "RuntimeError: CUDA error: out of memory"
+    # a message that goes on over several lines still does
+    multi = "RuntimeError: CUDA error: device-side assert triggered\nCompile with `TORCH_USE_CUDA_DSA` to enable."
+    assert "TORCH_USE_CUDA_DSA" in extract(multi)[0].text
