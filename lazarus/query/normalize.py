@@ -70,6 +70,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         # not the host's 内存: the entries for the two are different.
         (r"(?i)(?:显卡|gpu|cuda)\s*(?:的)?\s*内存", "显存"),
         ("泄露", "泄漏"),
+        # Training taken up again from a checkpoint, however it is said, is 续训.
+        ("断点续训|(?:断点|继续|接着|恢复|重新加载断点)训练|接着训|继续训(?!练)", "续训"),
         ("爆显存|显存(?:不够用?|溢出|爆炸|爆了|爆掉|炸了|被?撑爆)", "显存不足"),
         (r"(?i)(gpu|显卡)\s*(?:的)?\s*(?:使用率|占用率)", r"\1利用率"),
         ("黑屏|全是黑色|一片黑|都是黑的", "全黑"),

@@ -75,6 +75,13 @@ def test_the_gpus_memory_by_any_name_is_gpu_memory_not_host_memory(question):
     assert "内存" not in words
 
 
+@pytest.mark.parametrize("question", ["加载断点继续训练后 mAP 掉了", "接着训练后 mAP 掉了", "恢复训练后 mAP 掉了"])
+def test_training_taken_up_again_is_one_word_however_it_is_said(question):
+    # the resume entry says 断点续训; users say 继续训练, 接着训练, 恢复训练 (heldout12 #155, #156)
+    assert "续训" in tokens(normalize(question))
+    assert "续训" in tokens(normalize("断点续训后 loss 突然变大"))
+
+
 def test_the_kb_is_indexed_with_the_same_words():
     index = load_index([], KB, use_cache=False)
     for word in ("显存", "卡住", "过拟合", "验证集", "学习率"):
