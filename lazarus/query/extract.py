@@ -382,12 +382,6 @@ def extract(text: str) -> list[ErrorReport]:
     if ordered and not prose:
         # the paste as a whole, frames and all: a signature may know the `raise` line it was cut at
         return ordered + _context(pasted)
-    if not ordered and not prose and 0 < len(kept) <= 2 and message_like:
-        # A line or two of a tool's output with no error class ("Failed to build torch-quiver
-        # (setup.py build_ext error)", "Error(s) in loading state_dict ..."): a message, compared
-        # with the messages entries know, not a description compared with everything they say.
-        whole = "\n".join(line for _, line in kept)[-MAX_MESSAGE_CHARS:]
-        return [ErrorReport(text=whole, line=_last_line(whole), line_number=kept[0][0], kind="error-line")]
     if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
         # Several lines of a tool's output (another language's stack trace, a build log) that
         # neither name torch nor hold an error we know the shape of: compared as an error

@@ -28,6 +28,7 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])state[ _-]?dicts?(?![a-z0-9_])", " state_dict "),
         (r"(?i)(?<![a-z0-9_])zero[ _-]?grad(?![a-z0-9_])", " zero_grad "),
         (r"(?i)(?<![a-z0-9_])batch[ _-]?size(?![a-z0-9_])", " batch_size "),
+        (r"(?i)(?<![a-z0-9_])fine[ _-]tun(?:e|es|ed|ing)(?![a-z0-9_])", " finetune "),
         (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
         (r"(?i)(?<![a-z0-9_])(?:mem|memories)(?![a-z0-9_])", " memory "),  # "GPU mem doubles"
         (r"(?i)\bcan['’]?t\b", "cannot"),  # not "ca not"
@@ -258,6 +259,7 @@ DOMAIN_WORDS = frozenset(
     gnn gcn gat pyg torch_geometric edge_index mmdetection mmseg mmengine ultralytics yolov5 yolov8 clip
     simclr contrastive forecast forecasting eval classifier sampler efficientnet mobilenet densenet vgg
     sdxl vae tokenizer eos memmap mmap bfloat16 float16 autocast quantization
+    llama qwen chatglm baichuan mistral gemma vllm peft qlora
     """.split()
 )
 DOMAIN_CJK = (

@@ -531,3 +531,14 @@ def test_an_exception_message_ends_where_the_next_log_record_starts():
     # a message that goes on over several lines still does
     multi = "RuntimeError: CUDA error: device-side assert triggered\nCompile with `TORCH_USE_CUDA_DSA` to enable."
     assert "TORCH_USE_CUDA_DSA" in extract(multi)[0].text
+
+
+def test_a_line_that_names_identifiers_but_says_nothing_failed_is_somebodys_words(index):
+    # a snake_case name and few "the"/"is" made this one line a message, compared with messages
+    # only (a floor of 65), so it got nothing; it is a description of a symptom
+    question = "fine-tuned llama never stops generating until max_new_tokens"
+    assert [r.kind for r in extract(question)][:1] == ["text"]
+    assert diagnose(index, question).matches[0].entry.id == "llm-finetune-never-stops-generating"
+    # a line of a tool's output that says it failed is still read as one
+    failed = "Failed to build torch-quiver (setup.py build_ext error)"
+    assert "text" not in [r.kind for r in extract(failed)]

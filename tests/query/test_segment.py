@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lazarus.query.index import load_index
-from lazarus.query.normalize import cjk_vocabulary, normalize, segment, tokens
+from lazarus.query.normalize import cjk_vocabulary, normalize, segment, speaks_domain, tokens
 
 KB = Path(__file__).resolve().parents[2] / "kb"
 WORDS_FILE = Path(__file__).resolve().parents[2] / "lazarus" / "query" / "cjk_words.txt"
@@ -80,6 +80,12 @@ def test_training_taken_up_again_is_one_word_however_it_is_said(question):
     # the resume entry says 断点续训; users say 继续训练, 接着训练, 恢复训练 (heldout12 #155, #156)
     assert "续训" in tokens(normalize(question))
     assert "续训" in tokens(normalize("断点续训后 loss 突然变大"))
+
+
+@pytest.mark.parametrize("question", ["fine-tuned bert", "fine tuning bert", "finetuning bert", "fine-tune bert"])
+def test_fine_tuning_however_it_is_spelt_is_one_word_of_the_domain(question):
+    assert tokens(normalize(question)) == tokens(normalize("finetune bert"))
+    assert speaks_domain("fine-tuned llama never stops")
 
 
 def test_the_kb_is_indexed_with_the_same_words():
