@@ -80,6 +80,9 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?<![\d一单])(?:[2-9]|[1-9]\d|双|两|四|八|多)\s*张?\s*卡(?![住死在顿])", "多卡"),
         (r"(?:一直|始终|全|都|总)(?:为|是|等于)\s*0(?![.\d])", "为0"),
         (r"(?:一直|始终|全|都)(?:为|是)\s*nan", "为nan"),
+        # A loss at ln 2 (0.693) is a symptom with a name, the loss of a model that outputs the same
+        # probability for every input of two classes, not any number: it keeps a word.
+        (r"(?<![\d.])0\.693\d*(?![\d.])", " ln2 "),
         (r"\b\d+\.\d+(?:e[-+]?\d+)?\b", " <num> "),
         (r"\b\d{2,}\b", " <num> "),
     )

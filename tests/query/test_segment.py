@@ -88,6 +88,11 @@ def test_fine_tuning_however_it_is_spelt_is_one_word_of_the_domain(question):
     assert speaks_domain("fine-tuned llama never stops")
 
 
+def test_a_loss_at_ln_2_keeps_a_word_other_numbers_do_not():
+    assert tokens(normalize("loss stuck at 0.693")) == tokens(normalize("loss stuck at 0.6931")) == ["loss", "stuck", "ln2"]
+    assert "ln2" not in tokens(normalize("accuracy 0.69, loss 10.693, lr 0.0693"))
+
+
 def test_the_kb_is_indexed_with_the_same_words():
     index = load_index([], KB, use_cache=False)
     for word in ("显存", "卡住", "过拟合", "验证集", "学习率"):
