@@ -417,3 +417,34 @@ def test_the_numbers_of_a_description_are_not_its_words(index):
     words = query_words(index, "after 200000 iterations the loss of 0.25 on /data/train/x.png stays", as_error=False)
     assert {"<num>", "<path>"}.isdisjoint(words), words
     assert {"iteration", "loss"} <= set(words)
+
+
+@pytest.mark.parametrize("operand", [10, 60, 118, 123])
+def test_a_weights_only_failure_on_a_file_that_is_not_a_pickle_is_the_corrupt_file(index, operand):
+    # torch 2.6's weights-only unpickler stops at the first byte of an HTML page ('<', 60), a git-lfs
+    # pointer ('v', 118), JSON ('{', 123) or a text file's newline (10): none is a pickle opcode, so
+    # the file is not a checkpoint; an allowlist failure names a global instead
+    message = (
+        "_pickle.UnpicklingError: Weights only load failed. Re-running `torch.load` with `weights_only` set to"
+        " `False` will likely succeed, but it can result in arbitrary code execution. Please file an issue with"
+        " the following so that we can make `weights_only=True` compatible with your use case: WeightsUnpickler"
+        f" error: Unsupported operand {operand}"
+    )
+    assert [m.entry.id for m in diagnose(index, message).matches][:1] == ["torch-load-corrupt-or-not-a-checkpoint"]
+    allowlist = "_pickle.UnpicklingError: Weights only load failed. WeightsUnpickler error: Unsupported global: GLOBAL argparse.Namespace was not an allowed global by default."
+    assert [m.entry.id for m in diagnose(index, allowlist).matches][:1] == ["torch-load-weights-only-unpickling-error"]
+
+
+def test_torch_2_3s_plan_failed_warning_is_not_a_cudnn_error(index):
+    # the warning's words after "Plan failed with a" are read as a cudnnException's message; the
+    # cuDNN status entry's signature for a real cudnnFinalize failure must not take it
+    warning = (
+        "UserWarning: Plan failed with a cudnnException: CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR: cudnnFinalize"
+        " Descriptor Failed cudnn_status: CUDNN_STATUS_NOT_SUPPORTED (Triggered internally at"
+        " ../aten/src/ATen/native/cudnn/Conv_v8.cpp:919.)"
+    )
+    assert diagnose(index, "Issue:\n" + warning.removeprefix("UserWarning: ")).matches[0].entry.id == (
+        "cudnn-plan-failed-warning-torch-2-3"
+    )
+    error = "RuntimeError: CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR: cudnnFinalize Failed cudnn_status: CUDNN_STATUS_BAD_PARAM"
+    assert diagnose(index, error).matches[0].entry.id == "cudnn-status-error"
