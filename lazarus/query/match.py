@@ -97,7 +97,12 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             for entry_index, pattern in report_hits:
                 shown = report._replace(line=_matching_line(report.text, pattern))
                 shown_coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
-                strength = 84 + 8 * shown_coverage
+                # A signature that needed several lines of the paste to match saw a message that
+                # extraction cut into lines ("Weights only load failed ..." / "... Unsupported
+                # operand 10" without its class): as sure as a hit on the error itself.
+                found = compiled(pattern).search(report.text)
+                spans_lines = found is not None and "\n" in found.group(0)
+                strength = (92 if spans_lines else 84) + 8 * shown_coverage
                 entry = index.entries[entry_index]
                 _keep(
                     best,

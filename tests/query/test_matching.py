@@ -448,3 +448,12 @@ def test_torch_2_3s_plan_failed_warning_is_not_a_cudnn_error(index):
     )
     error = "RuntimeError: CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR: cudnnFinalize Failed cudnn_status: CUDNN_STATUS_BAD_PARAM"
     assert diagnose(index, error).matches[0].entry.id == "cudnn-status-error"
+
+
+def test_a_signature_that_needs_several_lines_of_the_paste_is_a_known_error(index):
+    # ComfyUI_LayerStyle#499 (tests/eval/heldout3): torch 2.6's message printed without its class,
+    # over three lines; only the whole paste holds both "Weights only load failed" and the
+    # "Unsupported operand 10" that says the file is not a checkpoint
+    text = development_text("heldout3", "ComfyUI_LayerStyle/issues/499")
+    assert "Unsupported operand 10" in text and not text.lstrip().startswith("_pickle")
+    assert diagnose(index, text).matches[0].entry.id == "torch-load-corrupt-or-not-a-checkpoint"
