@@ -457,3 +457,16 @@ def test_a_signature_that_needs_several_lines_of_the_paste_is_a_known_error(inde
     text = development_text("heldout3", "ComfyUI_LayerStyle/issues/499")
     assert "Unsupported operand 10" in text and not text.lstrip().startswith("_pickle")
     assert diagnose(index, text).matches[0].entry.id == "torch-load-corrupt-or-not-a-checkpoint"
+
+
+@pytest.mark.parametrize(
+    "message, entry",
+    [
+        # a custom CUDA extension's kernel named for the GPU (heldout2: FullAtomModel's Coords2CenterGPU)
+        ("RuntimeError: \"Coords2CenterGPU_forward\" not implemented for 'Half'", "half-op-not-implemented-on-cuda"),
+        ("RuntimeError: \"nms_kernel_cuda\" not implemented for 'BFloat16'", "half-op-not-implemented-on-cuda"),
+        ("RuntimeError: \"addmm_impl_cpu_\" not implemented for 'Half'", "half-op-not-implemented-on-cpu"),
+    ],
+)
+def test_a_half_kernel_missing_on_the_gpu_is_told_from_one_missing_on_the_cpu(index, message, entry):
+    assert diagnose(index, message).matches[0].entry.id == entry
