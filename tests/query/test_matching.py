@@ -470,3 +470,13 @@ def test_a_signature_that_needs_several_lines_of_the_paste_is_a_known_error(inde
 )
 def test_a_half_kernel_missing_on_the_gpu_is_told_from_one_missing_on_the_cpu(index, message, entry):
     assert diagnose(index, message).matches[0].entry.id == entry
+
+
+def test_torch_1_x_collate_stacking_error_is_told_from_a_cat_by_the_code_that_raised(index):
+    # professor_forcing#1 (tests/eval/heldout7): torch <= 1.4 printed cat's wording for the stack in
+    # default_collate; the line that raised ("return torch.stack(batch, 0, out=out)") says which
+    text = development_text("heldout7", "professor_forcing/issues/1")
+    assert "return torch.stack(batch, 0, out=out)" in text
+    assert diagnose(index, text).matches[0].entry.id == "stack-expects-equal-size"
+    by_cat = text.replace("return torch.stack(batch, 0, out=out)", "x = torch.cat([a, b], 0)")
+    assert diagnose(index, by_cat).matches[0].entry.id == "cat-sizes-must-match"
