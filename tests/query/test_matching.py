@@ -480,3 +480,11 @@ def test_torch_1_x_collate_stacking_error_is_told_from_a_cat_by_the_code_that_ra
     assert diagnose(index, text).matches[0].entry.id == "stack-expects-equal-size"
     by_cat = text.replace("return torch.stack(batch, 0, out=out)", "x = torch.cat([a, b], 0)")
     assert diagnose(index, by_cat).matches[0].entry.id == "cat-sizes-must-match"
+
+
+def test_a_bus_error_message_wrapped_onto_two_lines_is_still_the_shared_memory_one(index):
+    # kraken#699 (tests/eval/heldout4): "DataLoader worker (pid N) is killed by signal:" and "Bus
+    # error. It is possible that dataloader's workers are out of shared memory." on two lines
+    text = development_text("heldout4", "mittagessen/kraken/issues/699")
+    assert "killed by signal:\nBus error" in text
+    assert diagnose(index, text).matches[0].entry.id == "dataloader-bus-error-shared-memory"
