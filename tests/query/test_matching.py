@@ -488,3 +488,11 @@ def test_a_bus_error_message_wrapped_onto_two_lines_is_still_the_shared_memory_o
     text = development_text("heldout4", "mittagessen/kraken/issues/699")
     assert "killed by signal:\nBus error" in text
     assert diagnose(index, text).matches[0].entry.id == "dataloader-bus-error-shared-memory"
+
+
+def test_torchs_out_of_memory_class_names_the_failure_in_a_message_cut_short(index):
+    # hiyouga/LlamaFactory/issues/2191 (tests/eval/heldout3): "torch.cuda.OutOfMemoryError: CUDA out of memor。"
+    # typed by hand, then the asker's Chinese
+    text = development_text("heldout3", "hiyouga/LlamaFactory/issues/2191")
+    assert "CUDA out of memor。" in text
+    assert diagnose(index, text).matches[0].entry.id == "cuda-out-of-memory"
