@@ -431,7 +431,10 @@ def test_a_weights_only_failure_on_a_file_that_is_not_a_pickle_is_the_corrupt_fi
         f" error: Unsupported operand {operand}"
     )
     assert [m.entry.id for m in diagnose(index, message).matches][:1] == ["torch-load-corrupt-or-not-a-checkpoint"]
-    allowlist = "_pickle.UnpicklingError: Weights only load failed. WeightsUnpickler error: Unsupported global: GLOBAL argparse.Namespace was not an allowed global by default."
+    allowlist = (
+        "_pickle.UnpicklingError: Weights only load failed. WeightsUnpickler error: Unsupported global:"
+        " GLOBAL argparse.Namespace was not an allowed global by default."
+    )
     assert [m.entry.id for m in diagnose(index, allowlist).matches][:1] == ["torch-load-weights-only-unpickling-error"]
 
 
@@ -446,7 +449,10 @@ def test_torch_2_3s_plan_failed_warning_is_not_a_cudnn_error(index):
     assert diagnose(index, "Issue:\n" + warning.removeprefix("UserWarning: ")).matches[0].entry.id == (
         "cudnn-plan-failed-warning-torch-2-3"
     )
-    error = "RuntimeError: CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR: cudnnFinalize Failed cudnn_status: CUDNN_STATUS_BAD_PARAM"
+    error = (
+        "RuntimeError: CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR: cudnnFinalize Failed"
+        " cudnn_status: CUDNN_STATUS_BAD_PARAM"
+    )
     assert diagnose(index, error).matches[0].entry.id == "cudnn-status-error"
 
 

@@ -89,7 +89,11 @@ def test_fine_tuning_however_it_is_spelt_is_one_word_of_the_domain(question):
 
 
 def test_a_loss_at_ln_2_keeps_a_word_other_numbers_do_not():
-    assert tokens(normalize("loss stuck at 0.693")) == tokens(normalize("loss stuck at 0.6931")) == ["loss", "stuck", "ln2"]
+    assert (
+        tokens(normalize("loss stuck at 0.693"))
+        == tokens(normalize("loss stuck at 0.6931"))
+        == ["loss", "stuck", "ln2"]
+    )
     assert "ln2" not in tokens(normalize("accuracy 0.69, loss 10.693, lr 0.0693"))
 
 
