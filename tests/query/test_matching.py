@@ -502,3 +502,9 @@ def test_torchs_out_of_memory_class_names_the_failure_in_a_message_cut_short(ind
     text = development_text("heldout3", "hiyouga/LlamaFactory/issues/2191")
     assert "CUDA out of memor。" in text
     assert diagnose(index, text).matches[0].entry.id == "cuda-out-of-memory"
+
+
+@pytest.mark.parametrize("opset", [15, 17])
+def test_an_onnx_opset_newer_than_the_installed_torch_knows_is_torch_too_old(index, opset):
+    message = f"ValueError: Unsupported ONNX opset version: {opset}"
+    assert diagnose(index, message).matches[0].entry.id == "torch-too-old-for-code"
