@@ -30,8 +30,8 @@ PRECISION_TARGET = 98.0
 # 80.0 until fuzzy answers needed a field that says what the text says (79.3 % since); 79.0 until
 # a description's first lines ranked entries at half the whole text's strength (match.PART_SHARE):
 # 79.6 -> 78.9 %, while the eleven development sets' pooled top-3 rose 80.9 -> 83.4 % and
-# precision 86.0 -> 87.3 %.
-TOP1_FLOOR = 78.5
+# precision 86.0 -> 87.3 %. 79.3 % after the signature fixes and entries of 2026-12-07 (later).
+TOP1_FLOOR = 79.0
 # 97.0 until Chinese was cut without the HMM's guessed words (tools/cjk_vocabulary.py): one
 # question ("parms.grad 值为None") lost its entry from the first three (96.7 %).
 TOP3_FLOOR = 96.5
@@ -179,17 +179,17 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
 # 78.5 -> 83.4 %, precision 86.0 -> 87.3 %.
 DEV_FLOORS = {
     "heldout": {"top1": 60.0, "precision": 79.5},
-    "heldout2": {"top1": 54.5, "precision": 83.0},
+    "heldout2": {"top1": 56.5, "precision": 84.0},
     # 2026-12-07: 60.0 -> 59.5 when 显卡内存 / GPU 内存 became 显存: a likely answer with the hang
     # entry to a text that also says 内存 became a possibility (heldout6 gained one the same way)
-    "heldout3": {"top1": 58.5, "precision": 82.5},
+    "heldout3": {"top1": 59.0, "precision": 85.5},
     # 2026-12-07: 86.0 -> 85.5 when loss-always-zero gained the LoRA-on-older-GPUs cause and
     # "fine-tuning" became the word finetune: it is a likely, wrong, answer to a sudden rise of
     # the loss while fine-tuning LLaVA with LoRA (LLaVA#1301)
-    "heldout4": {"top1": 46.5, "precision": 85.5},
+    "heldout4": {"top1": 48.5, "precision": 87.0},
     "heldout5": {"top1": 57.0, "precision": 91.0},
     "heldout6": {"top1": 50.5, "precision": 87.5},
-    "heldout7": {"top1": 51.0, "precision": 87.5},
+    "heldout7": {"top1": 52.0, "precision": 91.0},
     "heldout8": {"top1": 45.5, "precision": 80.0},
     # measured blind at the start of the session that read it (b7a27e2): top-1 48.5 %, precision
     # 82.8 %; read, its 7 kb_gap texts relabelled to the entries written for them: 51.0 %, 85.5 %
@@ -204,9 +204,15 @@ DEV_FLOORS = {
     "heldout11": {"top1": 49.5, "precision": 88.0},
     # measured blind at the start (cc4db07: top-1 48.6 %, precision 76.1 %) and at the end
     # (845be69: 45.7 %, 78.7 %) of the session that collected it; read, 10 of its 12 kb_gap texts
-    # relabelled to the entries written for them, 3 threads cited by them left out: 46.5 %, 84.1 %
-    "heldout12": {"top1": 46.0, "precision": 83.5},
+    # relabelled to the entries written for them, 3 threads cited by them left out: 46.5 %, 84.1 %;
+    # its last 2 kb_gap texts relabelled too and the signature fixes below: 47.4 %, 85.7 %
+    "heldout12": {"top1": 47.0, "precision": 85.0},
 }
+# 2026-12-07 (later): raised where signature fixes found on the read sets gained (a 'GPU' kernel
+# with no half kernel, torch 1.x's collate stacking in cat's words, a bus error message on two
+# lines, 'Unsupported ONNX opset version', a weights-only failure on a text file, a hand-typed
+# 'CUDA out of memor'): heldout2 56.1/84.5 -> 57.0/84.7, heldout3 58.8/84.8 -> 59.6/86.1, heldout4
+# 46.9/85.7 -> 49.2/87.5, heldout7 51.5/88.1 -> 52.5/91.4 (top-1 / precision).
 # 2026-12-07: heldout5, heldout6 and heldout7 lost a point each. Entries for expected behaviour
 # written for heldout10's needs (loss steps at epoch boundaries, eval results that depend on the
 # batch, an all-masked-labels cause of a zero loss) sit close to older ones, so two likely
