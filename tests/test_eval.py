@@ -135,9 +135,10 @@ def test_no_entry_example_is_copied_from_a_held_out_text(held_out):
     evaluate = load_evaluate()
     # Somebody's own sentences. The lines torch and libraries print are every user's alike, and
     # descriptions quote them: an exception's line ("RuntimeError: CUDA error: invalid device
-    # ordinal"), a warning as Python prints it ("path.py:147: RuntimeWarning: ...") and the
-    # library's source line under it (a line of code is nobody's sentence).
-    raised = re.compile(r"^(?:\S+:\d+: )?[\w.]*(?:Error|Exception|Warning)\w*: ")
+    # ordinal", or its class alone on a line), a warning as Python prints it ("path.py:147:
+    # RuntimeWarning: ...") and the library's source line under it (a line of code is nobody's
+    # sentence).
+    raised = re.compile(r"^(?:\S+:\d+: )?[\w.]*(?:Error|Exception|Warning)\w*:(?: |$)")
     held_out_lines = {
         " ".join(line.split())
         for case in evaluate.load_cases(held_out)
