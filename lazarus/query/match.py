@@ -6,6 +6,7 @@ signature hit outranks any fuzzy one. Below CONFIDENT nothing is worth showing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from lazarus.model import Confidence, ErrorReport, Match
@@ -95,22 +96,17 @@ def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool =
             # A short paste searched whole, or somebody's words that quote a message: its
             # signature hits count, below those of its errors, and show the line that hit.
             for entry_index, pattern in report_hits:
-                shown = report._replace(line=_matching_line(report.text, pattern))
+                found = compiled(pattern).search(report.text)
+                shown = report._replace(line=_matching_line(report.text, found))
                 shown_coverage = coverage_scores(index, shown.line, as_error=True).get(entry_index, 0.0)
                 # A signature that needed several lines of the paste to match saw a message that
                 # extraction cut into lines ("Weights only load failed ..." / "... Unsupported
                 # operand 10" without its class): as sure as a hit on the error itself.
-                found = compiled(pattern).search(report.text)
                 spans_lines = found is not None and "\n" in found.group(0)
                 strength = (92 if spans_lines else 84) + 8 * shown_coverage
                 entry = index.entries[entry_index]
-                _keep(
-                    best,
-                    entry_index,
-                    Match(
-                        entry, round(strength), "signature", shown, pattern, strength, captured(pattern, report.text)
-                    ),
-                )
+                match = Match(entry, round(strength), "signature", shown, pattern, strength, _taken(found))
+                _keep(best, entry_index, match)
             continue
         if report_fragments:
             # A known message quoted in part ("Expected more than 1 value per channel"): as sure
@@ -390,8 +386,8 @@ def other_framework(text: str) -> bool:
     return not names_torch(text) and _OTHER_FRAMEWORKS.search(text.lower()) is not None
 
 
-def _matching_line(text: str, pattern: str) -> str:
-    found = compiled(pattern).search(text)
+def _matching_line(text: str, found: re.Match[str] | None) -> str:
+    """The line (or lines) of the text a signature's match lies on."""
     if found is None:
         return text.splitlines()[-1][:300] if text else ""
     start = text.rfind("\n", 0, found.start()) + 1
@@ -408,6 +404,10 @@ def _keep(best: dict[int, Match], entry_index: int, match: Match) -> None:
 def captured(pattern: str, text: str) -> tuple[tuple[str, str], ...]:
     """What a signature's named groups took from the user's error: their own sizes, names, values."""
     found = compiled(pattern).search(text) if "(?P<" in pattern else None
+    return _taken(found)
+
+
+def _taken(found: re.Match[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
