@@ -98,6 +98,9 @@ class Entry(NamedTuple):
     # captured from their error. Used only when every name it uses was captured.
     fix_here: str = ""
     fix_here_zh: str = ""
+    # Regexes for a whole family of messages ("module 'torch.X' has no attribute 'Y'" for any X
+    # and Y): they answer an error only when no entry's own signatures know it.
+    general_signatures: tuple[str, ...] = ()
     environment: tuple[EnvCheck, ...] = ()
 
 

@@ -25,6 +25,7 @@ STR_FIELDS = ("id", "title", "title_zh", "symptom", "symptom_zh", "fix", "fix_zh
 LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "references")
 REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
 OPTIONAL_STR_FIELDS = ("fix_here", "fix_here_zh")
+OPTIONAL_LIST_FIELDS = ("general_signatures",)
 # Required in the built-in KB; in a user's folder, English alone will do.
 CHINESE_TWINS = (("title", "title_zh"), ("symptom", "symptom_zh"), ("causes", "causes_zh"), ("fix", "fix_zh"))
 PLACEHOLDER_RE = re.compile(PLACEHOLDER)
@@ -109,13 +110,18 @@ def signature_verdicts(entries: list[Entry]) -> list[tuple[KBProblem, ...]]:
     """For each entry, its signatures that take too long on an adversarial text (none: empty)."""
     from lazarus.regex.safety import slow_patterns
 
-    owners = [(k, n) for k, entry in enumerate(entries) for n in range(len(entry.signatures))]
+    owners = [
+        (k, key, n, pattern)
+        for k, entry in enumerate(entries)
+        for key, listed in (("signatures", entry.signatures), ("general_signatures", entry.general_signatures))
+        for n, pattern in enumerate(listed)
+    ]
     verdicts: list[list[KBProblem]] = [[] for _ in entries]
     if owners:
-        slow = slow_patterns([entries[k].signatures[n] for k, n in owners])
+        slow = slow_patterns([pattern for _, _, _, pattern in owners])
         for i, why in sorted(slow.items()):
-            k, n = owners[i]
-            verdicts[k].append(KBProblem(entries[k].path, f"signatures[{n}]", why))
+            k, key, n, _ = owners[i]
+            verdicts[k].append(KBProblem(entries[k].path, f"{key}[{n}]", why))
     return [tuple(v) for v in verdicts]
 
 
@@ -195,6 +201,7 @@ def load_entry_file(path: Path, builtin: bool = True) -> tuple[Entry | None, lis
         symptom=data["symptom"].strip(),
         symptom_zh=data["symptom_zh"].strip(),
         signatures=tuple(data["signatures"]),
+        general_signatures=tuple(data.get("general_signatures", ())),
         examples=tuple(e.strip() for e in data["examples"]),
         causes=tuple(c.strip() for c in data["causes"]),
         causes_zh=tuple(c.strip() for c in data["causes_zh"]),
@@ -243,7 +250,7 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Every problem with one entry's fields, as (field, message) pairs."""
     problems: list[tuple[str, str]] = []
     for key in data:
-        if key not in REQUIRED_FIELDS and key not in OPTIONAL_STR_FIELDS and key != "environment":
+        if key not in (*REQUIRED_FIELDS, *OPTIONAL_STR_FIELDS, *OPTIONAL_LIST_FIELDS, "environment"):
             problems.append((str(key), "unknown field"))
     for key in REQUIRED_FIELDS:
         if key not in data:
@@ -252,7 +259,7 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
         value = data.get(key)
         if key in data and (not isinstance(value, str) or not value.strip()):
             problems.append((key, "must be a non-empty string"))
-    for key in LIST_FIELDS:
+    for key in (*LIST_FIELDS, *OPTIONAL_LIST_FIELDS):
         value = data.get(key)
         if key not in data:
             continue
@@ -285,12 +292,14 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     for ref in data["references"]:
         if not ref.startswith(("http://", "https://")):
             problems.append(("references", f"{ref!r} is not a URL"))
-    for i, pattern in enumerate(data["signatures"]):
-        message = regex_problem(pattern)
-        if message:
-            problems.append((f"signatures[{i}]", message))
+    patterns = [("signatures", data["signatures"]), ("general_signatures", data.get("general_signatures", []))]
+    for key, listed in patterns:
+        for i, pattern in enumerate(listed):
+            message = regex_problem(pattern)
+            if message:
+                problems.append((f"{key}[{i}]", message))
     if not problems:
-        captured = {name for pattern in data["signatures"] for name in re.compile(pattern).groupindex}
+        captured = {name for _, listed in patterns for pattern in listed for name in re.compile(pattern).groupindex}
         for key in OPTIONAL_STR_FIELDS:
             for name in PLACEHOLDER_RE.findall(data.get(key, "")):
                 if name not in captured:

@@ -16,6 +16,7 @@ from lazarus.kb.load import (
     DEVICES,
     EXCEPTION_NAME_RE,
     ID_RE,
+    OPTIONAL_LIST_FIELDS,
     OPTIONAL_STR_FIELDS,
     REQUIRED_FIELDS,
     SNIPPET_FIELDS,
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     "id": "Equal to the file name without .yaml",
     "symptom": "What the user sees; the verbatim error message where there is one",
     "signatures": "Python regexes searched in 'Type: message' of the extracted error",
+    "general_signatures": "Regexes for a family of messages; they answer only an error no entry's signatures know",
     "examples": "Real error lines or symptom phrases; each must rank this entry first",
     "tags": "Topic tags and source tags (1.1, 8502, seed001-4); quote numeric tags",
     "broken": "Minimal code that shows the symptom",
@@ -85,6 +87,8 @@ def entry_schema() -> dict[str, Any]:
     properties = {name: _field(name) for name in REQUIRED_FIELDS if name != "snippets"}
     for name in OPTIONAL_STR_FIELDS:
         properties[name] = _described(name, {"type": "string", "minLength": 1})
+    for name in OPTIONAL_LIST_FIELDS:
+        properties[name] = _field(name)
     properties["environment"] = environment_schema()
     properties["snippets"] = {
         "type": "array",

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 else:
     from lazarus.tuples import NamedTuple
 
-FORMAT = 45  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change (a test pins them)
+FORMAT = 46  # bump when the pickled layout, normalisation, tokens or cjk_words.txt change (a test pins them)
 
 # Layers of the inverted index, from what errors look like outward. A word is posted once, in the
 # innermost layer of an entry that uses it.
@@ -219,11 +219,12 @@ class Index:
     ids: tuple[str, ...] = _part()
     problems: tuple[KBProblem, ...] = _part()
 
-    # Signatures kept as text, in columns (entry, pattern, literal, folded): compiling every
-    # regex at start-up would cost more than a query, and columns of plain strings load
+    # Signatures kept as text, in columns (entry, pattern, literal, folded, general): compiling
+    # every regex at start-up would cost more than a query, and columns of plain strings load
     # fastest. `literal` is a substring any match must contain (lower-cased when `folded`),
     # so that most patterns are ruled out by a plain `in` test and only the few left are compiled.
-    signatures: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes] = _part()
+    # `general` marks an entry's general_signatures.
+    signatures: tuple[array[int], tuple[str, ...], tuple[str, ...], bytes, bytes] = _part()
 
     # Normalised texts compared by fuzzy similarity, with a flag for those that show what an
     # error looks like (symptoms, examples); entry i owns field_start[i]:field_start[i + 1].
@@ -285,7 +286,7 @@ class Piece(NamedTuple):
 
     id: str
     blob: bytes  # the pickled Entry, as LazyEntries keeps it
-    signatures: tuple[tuple[str, str, bool], ...]  # (pattern, required literal, folded)
+    signatures: tuple[tuple[str, str, bool, bool], ...]  # (pattern, required literal, folded, general)
     fields: tuple[tuple[bool, str, str], ...]  # (shows an error message, normalised text, its distinct words)
     layers: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # words posted in MESSAGE, HEADLINE, BODY
     environment: tuple[EnvCheck, ...]
@@ -312,7 +313,11 @@ def piece_of(entry: Entry) -> Piece:
     return Piece(
         id=entry.id,
         blob=pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL),
-        signatures=tuple((p, *required_literal(p)) for p in entry.signatures),
+        signatures=tuple(
+            (p, *required_literal(p), general)
+            for general, listed in ((False, entry.signatures), (True, entry.general_signatures))
+            for p in listed
+        ),
         fields=tuple(
             (name in message_names, text, " ".join(dict.fromkeys(tokens(text)))) for name, text in normalised.items()
         ),
@@ -350,6 +355,7 @@ def assemble(
         tuple(p[1] for p in patterns),
         tuple(p[2] for p in patterns),
         bytes(bool(p[3]) for p in patterns),
+        bytes(bool(p[4]) for p in patterns),
     )
     field_start = array("I", [0])
     for piece in pieces:

@@ -412,17 +412,21 @@ def _taken(found: re.Match[str] | None) -> tuple[tuple[str, str], ...]:
 
 
 def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
-    """Entries whose signatures occur in the error text (each entry once, first pattern that hits)."""
+    """Entries whose signatures occur in the error text (each entry once, first pattern that hits).
+    A general signature, written for a whole family of messages, answers only when no entry's own
+    signatures know the text: the entry that names this very message says more."""
     hits: dict[int, str] = {}
+    general: dict[int, str] = {}
     lowered = text.lower()
-    for entry_index, pattern, literal, folded in zip(*index.signatures, strict=True):
-        if entry_index in hits:
+    for entry_index, pattern, literal, folded, is_general in zip(*index.signatures, strict=True):
+        found = general if is_general else hits
+        if entry_index in found or (is_general and hits):
             continue
         if literal and literal not in (lowered if folded else text):
             continue
         if compiled(pattern).search(text):  # compiled once per process, and kept between runs
-            hits[entry_index] = pattern
-    return list(hits.items())
+            found[entry_index] = pattern
+    return list((hits or general).items())
 
 
 def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:

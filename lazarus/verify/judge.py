@@ -65,7 +65,8 @@ def _judge_raising(entry: Entry, expected: str, outcome: ChildOutcome, memory_ca
         return "failed", "broken ran without error"
     text = f"{outcome.exc_type}: {outcome.message}"
     type_ok = expected in outcome.exc_mro
-    matched = next((i for i, sig in enumerate(entry.signatures) if signature_matches(sig, text)), None)
+    patterns = (*entry.signatures, *entry.general_signatures)
+    matched = next((i for i, sig in enumerate(patterns) if signature_matches(sig, text)), None)
     if type_ok and matched is not None:
         return "passed", f"raised {outcome.exc_type}, matched signature {matched}"
     if outcome.memory_error:
@@ -75,7 +76,7 @@ def _judge_raising(entry: Entry, expected: str, outcome: ChildOutcome, memory_ca
             "failed",
             f"broken raised {outcome.exc_type}, expected {expected}: {first_line(outcome.message)}",
         )
-    if not entry.signatures:
+    if not patterns:
         return "failed", f"broken raised {outcome.exc_type} but the entry has no signatures to match"
     return (
         "failed",

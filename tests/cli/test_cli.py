@@ -374,3 +374,39 @@ def test_answers_below_a_likely_one_are_possibilities(run_cli):
     confidences = [match["confidence"] for match in data["matches"]]
     assert data["confident"] is True and confidences[0] == "likely" and len(confidences) >= 2
     assert set(confidences[1:]) == {"possible"}
+
+
+def test_a_general_signature_answers_only_what_no_entry_names(run_cli):
+    """torch-too-old-for-code's general signatures cover any name torch's own modules lack; the
+    entry written for one such name (torch._six, removed in 2.0) still answers that one alone."""
+    unknown = "AttributeError: module 'torch.jit' has no attribute 'script_if_tracing'"
+    named = "AttributeError: module 'torch' has no attribute '_six'"
+    first = json.loads(run_cli("--json", unknown).stdout)["matches"]
+    assert first[0]["id"] == "torch-too-old-for-code" and first[0]["via"] == "signature"
+    second = json.loads(run_cli("--json", named).stdout)["matches"]
+    assert [m["id"] for m in second] == ["torch-six-removed"]
+
+
+def test_general_signatures_of_a_team_entry(run_cli, tmp_path):
+    import yaml
+
+    from tests.conftest import KB
+
+    data = yaml.safe_load((KB / "batchnorm" / "batchnorm-batch-of-one.yaml").read_text(encoding="utf-8"))
+    data.update(
+        id="team-kernel-missing",
+        title="Our kernels library lacks a kernel",
+        signatures=["KernelError: no kernel 'attention' in teamkernels"],
+        general_signatures=[r"KernelError: no kernel '\w+' in teamkernels"],
+        examples=["KernelError: no kernel 'conv' in teamkernels"],
+    )
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "team-kernel-missing.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run_cli("--kb", str(folder), "--json", "KernelError: no kernel 'conv2d' in teamkernels")
+    assert json.loads(result.stdout)["matches"][0]["id"] == "team-kernel-missing"
+    data["general_signatures"] = ["KernelError: (unclosed"]
+    (folder / "team-kernel-missing.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    check = run_cli("kb", "check", "--kb", str(folder))
+    assert check.returncode == 1
+    assert "general_signatures[0]" in check.stdout and "Traceback" not in check.stdout + check.stderr

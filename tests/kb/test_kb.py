@@ -59,7 +59,8 @@ def test_an_example_written_as_an_error_is_matched_by_its_entry_signatures():
         for entry in load_kb([], KB).entries
         if entry.signatures
         for example in entry.examples
-        if error_line.match(example) and not any(re.search(p, example) for p in entry.signatures)
+        if error_line.match(example)
+        and not any(re.search(p, example) for p in (*entry.signatures, *entry.general_signatures))
     ]
     assert unmatched == []
 
