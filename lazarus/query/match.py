@@ -66,17 +66,21 @@ PART_SHARE = 0.5
 WRAPPER_TAG = "wrapper"  # an entry whose error only reports that an earlier step failed
 
 
-def rank(index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool = True) -> list[Match]:
+def rank(
+    index: Index, reports: list[ErrorReport], limit: int = 3, fuzzy: bool = True, general: bool = True
+) -> list[Match]:
     """The confident matches for these reports, best first, one per entry.
 
     When any signature hits, only signature matches are answers: a fuzzy neighbour of a known
     error is noise, and skipping fuzzy ranking keeps the common case fast. With `fuzzy` False
-    (a text from another framework) only signatures can answer.
+    (a text from another framework) only signatures can answer; with `general` False, only an
+    entry's own signatures, not its general ones.
     """
     reports = reports[:MAX_REPORTS]
     # A one-line paste is often two reports of the same text (a log line and a description):
     # each distinct text is searched once.
-    hits_of = {text: signature_hits(index, text) for text in dict.fromkeys(report.text for report in reports)}
+    texts = dict.fromkeys(report.text for report in reports)
+    hits_of = {text: signature_hits(index, text, general) for text in texts}
     # Somebody's words are not a message with a slip in it: only a message is looked at that close.
     messages = {report.text for report in reports if report.kind != "text"}
     fragments_of = {text: fragment_hits(index, text, text in messages) for text, hit in hits_of.items() if not hit}
@@ -411,22 +415,25 @@ def _taken(found: re.Match[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
-def signature_hits(index: Index, text: str) -> list[tuple[int, str]]:
+def signature_hits(index: Index, text: str, general: bool = True) -> list[tuple[int, str]]:
     """Entries whose signatures occur in the error text (each entry once, first pattern that hits).
     A general signature, written for a whole family of messages, answers only when no entry's own
-    signatures know the text: the entry that names this very message says more."""
+    signatures know the text (the entry that names this very message says more), and only when
+    `general` allows it."""
     hits: dict[int, str] = {}
-    general: dict[int, str] = {}
+    family: dict[int, str] = {}
     lowered = text.lower()
     for entry_index, pattern, literal, folded, is_general in zip(*index.signatures, strict=True):
-        found = general if is_general else hits
+        if is_general and not general:
+            continue
+        found = family if is_general else hits
         if entry_index in found or (is_general and hits):
             continue
         if literal and literal not in (lowered if folded else text):
             continue
         if compiled(pattern).search(text):  # compiled once per process, and kept between runs
             found[entry_index] = pattern
-    return list((hits or general).items())
+    return list((hits or family).items())
 
 
 def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:

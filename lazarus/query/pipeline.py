@@ -28,6 +28,7 @@ _ENVIRONMENT_HINT = lazy(
     re.IGNORECASE | re.MULTILINE,
 )
 ENVIRONMENT_SCORE = 90
+_NAMES_TORCH = lazy(r"torch", re.IGNORECASE)  # torch, pytorch, torchvision, site-packages/torch, torch_geometric
 
 
 def open_index(
@@ -59,7 +60,10 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     # print torch's own words) our remedies may not apply: its answers are possibilities.
     elsewhere = other_framework(text)
     fuzzy = not elsewhere and speaks_domain(text)
-    matches = rank(index, reports, limit=limit, fuzzy=fuzzy) if reports else []
+    # A general signature knows a family of messages, not this one: it answers only a text that
+    # names torch (a REPL's "No module named 'cv2'" under trackpy is somebody else's).
+    general = fuzzy and _NAMES_TORCH.search(text) is not None
+    matches = rank(index, reports, limit=limit, fuzzy=fuzzy, general=general) if reports else []
     findings = environment_findings(index, text)
     if findings:
         matches = _environment_first(index, matches, findings, limit)

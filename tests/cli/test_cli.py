@@ -403,8 +403,17 @@ def test_general_signatures_of_a_team_entry(run_cli, tmp_path):
     folder = tmp_path / "team"
     folder.mkdir()
     (folder / "team-kernel-missing.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
-    result = run_cli("--kb", str(folder), "--json", "KernelError: no kernel 'conv2d' in teamkernels")
+    traceback = """Traceback (most recent call last):
+  File "/srv/team/train.py", line 12, in <module>
+    out = model(x)
+  File "/srv/venv/lib/python3.11/site-packages/torch/nn/modules/module.py", line 1747, in _call_impl
+    return forward_call(*args, **kwargs)
+KernelError: no kernel 'conv2d' in teamkernels"""
+    result = run_cli("--kb", str(folder), "--json", traceback)
     assert json.loads(result.stdout)["matches"][0]["id"] == "team-kernel-missing"
+    # a text that never names torch is somebody else's: a general signature does not answer it
+    elsewhere = run_cli("--kb", str(folder), "--json", "KernelError: no kernel 'conv2d' in teamkernels")
+    assert json.loads(elsewhere.stdout)["matches"] == []
     data["general_signatures"] = ["KernelError: (unclosed"]
     (folder / "team-kernel-missing.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     check = run_cli("kb", "check", "--kb", str(folder))
