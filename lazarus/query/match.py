@@ -79,8 +79,14 @@ def rank(
     reports = reports[:MAX_REPORTS]
     # A one-line paste is often two reports of the same text (a log line and a description):
     # each distinct text is searched once.
-    texts = dict.fromkeys(report.text for report in reports)
-    hits_of = {text: signature_hits(index, text, general) for text in texts}
+    found_in = {text: signature_hits(index, text, general) for text in dict.fromkeys(report.text for report in reports)}
+    # A general signature answers only a paste whose errors no entry's own signatures know: the
+    # same paste's WinError 1455 names the paging file, whatever DLL its next line names.
+    known = any(not is_general for hits in found_in.values() for _, _, is_general in hits)
+    hits_of = {
+        text: [(entry_index, pattern) for entry_index, pattern, is_general in hits if not (known and is_general)]
+        for text, hits in found_in.items()
+    }
     # Somebody's words are not a message with a slip in it: only a message is looked at that close.
     messages = {report.text for report in reports if report.kind != "text"}
     fragments_of = {text: fragment_hits(index, text, text in messages) for text, hit in hits_of.items() if not hit}
@@ -415,11 +421,11 @@ def _taken(found: re.Match[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in found.groupdict().items() if v is not None) if found else ()
 
 
-def signature_hits(index: Index, text: str, general: bool = True) -> list[tuple[int, str]]:
-    """Entries whose signatures occur in the error text (each entry once, first pattern that hits).
-    A general signature, written for a whole family of messages, answers only when no entry's own
-    signatures know the text (the entry that names this very message says more), and only when
-    `general` allows it."""
+def signature_hits(index: Index, text: str, general: bool = True) -> list[tuple[int, str, bool]]:
+    """Entries whose signatures occur in the error text (each entry once, first pattern that hits),
+    with whether the pattern is one of the entry's general signatures. A general signature, written
+    for a whole family of messages, counts only when no entry's own signatures know the text (the
+    entry that names this very message says more), and only when `general` allows it."""
     hits: dict[int, str] = {}
     family: dict[int, str] = {}
     lowered = text.lower()
@@ -433,7 +439,7 @@ def signature_hits(index: Index, text: str, general: bool = True) -> list[tuple[
             continue
         if compiled(pattern).search(text):  # compiled once per process, and kept between runs
             found[entry_index] = pattern
-    return list((hits or family).items())
+    return [(entry_index, pattern, not hits) for entry_index, pattern in (hits or family).items()]
 
 
 def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:
