@@ -51,6 +51,17 @@ def test_a_query_with_that_kb_answers_without_it_and_does_not_hang(run_cli, tmp_
     assert "skipped an entry" in result.stderr and "signatures[0]" in result.stderr
 
 
+def test_a_general_signature_that_backtracks_for_ever_is_refused_too(run_cli, tmp_path):
+    folder = user_kb(tmp_path, "GoldenHostileError")
+    entry = folder / "hostile" / "hostile.yaml"
+    data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+    entry.write_text(yaml.safe_dump({**data, "general_signatures": [r"Golden\w+ (?:\d|\d\d)+!"]}), encoding="utf-8")
+    result = run_cli("kb", "check", "--kb", str(folder))
+    assert result.returncode == 1
+    assert "hostile.yaml: general_signatures[0]: takes over 1 s on an adversarial text" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_nesting_too_deep_to_compile_is_a_named_problem(tmp_path):
     data = {**ENTRY, "signatures": ["(" * 1500 + "GoldenHostileError" + ")" * 1500]}
     problems = check_entry_data(
