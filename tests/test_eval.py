@@ -201,7 +201,7 @@ DEV_FLOORS = {
     # 2026-12-07 (third session): precision 85.3 -> 84.4 % (top-1 62.7 -> 63.7 %) when the five
     # entries written for heldout13's needs shifted the words' weights: a Chinese question about
     # validation mAP that differs from a separate test run is now a likely, wrong, overfitting answer
-    "heldout10": {"top1": 62.0, "precision": 84.0},
+    "heldout10": {"top1": 62.0, "precision": 84.0},  # 64.7 %, 84.6 % at the end of that session
     # measured blind at the start (cc4db07) and at the end (0f01ed9) of the session that read it,
     # the same both times: top-1 50.0 %, top-3 84.6 %, precision 88.6 %; its 5 kb_gap texts are
     # not relabelled yet
@@ -214,8 +214,9 @@ DEV_FLOORS = {
     # measured blind at the start (845be69: top-1 47.2 %, precision 80.6 %) and at the end
     # (eb6c03b: 48.1 %, 81.0 %) of the session that collected it; read, the general signatures
     # for names torch lacks and for missing modules, its 6 kb_gap texts relabelled to the entries
-    # written for them (4 threads cited by them left out): 51.9 %, 83.6 %
-    "heldout13": {"top1": 51.5, "precision": 83.0},
+    # written for them (4 threads cited by them left out): 51.9 %, 83.6 %; with the signature for
+    # a Windows build's WinError 2 and a GAN's loss names (Loss_D, errG) read as words: 55.6 %, 85.7 %
+    "heldout13": {"top1": 55.5, "precision": 85.5},
 }
 # 2026-12-07 (later): raised where signature fixes found on the read sets gained (a 'GPU' kernel
 # with no half kernel, torch 1.x's collate stacking in cat's words, a bus error message on two

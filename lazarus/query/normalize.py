@@ -31,6 +31,12 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])fine[ _-]tun(?:e|es|ed|ing)(?![a-z0-9_])", " finetune "),
         (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
         (r"(?i)(?<![a-z0-9_])(?:mem|memories)(?![a-z0-9_])", " memory "),  # "GPU mem doubles"
+        # A GAN's two losses and networks as training scripts print them (loss_D, D_loss, errG,
+        # netD): the words the entries use, which a one-letter name never reaches.
+        (r"(?i)(?<![a-z0-9])(?:loss[ _-]?d|d[ _-]loss|errd)(?![a-z0-9])", " discriminator loss "),
+        (r"(?i)(?<![a-z0-9])(?:loss[ _-]?g|g[ _-]loss|errg)(?![a-z0-9])", " generator loss "),
+        (r"(?<![A-Za-z0-9])net_?D(?![A-Za-z0-9])", " discriminator "),
+        (r"(?<![A-Za-z0-9])net_?G(?![A-Za-z0-9])", " generator "),
         (r"(?i)\bcan['’]?t\b", "cannot"),  # not "ca not"
         (r"(?i)\bwon['’]t\b", "will not"),
         (r"(?i)(?<=[a-z])n['’]t\b", " not"),

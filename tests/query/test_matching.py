@@ -170,6 +170,18 @@ def test_a_query_never_imports_torch(run_cli):
     assert result.stdout.strip().endswith("clean"), result.stderr
 
 
+def test_a_gans_loss_names_are_its_words(index):
+    # pix2pix and DCGAN print their losses as Loss_D / Loss_G and errD / errG: one-letter names
+    # that reached no entry before they were read as the discriminator's and generator's losses
+    from lazarus.query.normalize import normalize, tokens
+
+    words = tokens(normalize("Loss_D: 0.0000 Loss_G: 34.5991, errD errG"))
+    assert {"discriminator", "generator", "loss"} <= set(words)
+    assert "gloss" in tokens(normalize("the gloss of a rendered image"))
+    text = "after 200 epochs Loss_D is 0.0000 and Loss_G keeps going up, the generated images are bad"
+    assert diagnose(index, text).matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
+
+
 def test_word_forms_share_one_key():
     from lazarus.query.normalize import normalize, stem, tokens
 
