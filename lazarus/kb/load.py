@@ -26,6 +26,7 @@ LIST_FIELDS = ("signatures", "examples", "causes", "causes_zh", "tags", "referen
 REQUIRED_FIELDS = (*STR_FIELDS, *LIST_FIELDS, "snippets")
 OPTIONAL_STR_FIELDS = ("fix_here", "fix_here_zh")
 OPTIONAL_LIST_FIELDS = ("general_signatures",)
+SIGNATURE_FIELDS = ("signatures", "general_signatures")  # the regexes: checked, timed and captured alike
 # Required in the built-in KB; in a user's folder, English alone will do.
 CHINESE_TWINS = (("title", "title_zh"), ("symptom", "symptom_zh"), ("causes", "causes_zh"), ("fix", "fix_zh"))
 PLACEHOLDER_RE = re.compile(PLACEHOLDER)
@@ -113,8 +114,8 @@ def signature_verdicts(entries: list[Entry]) -> list[tuple[KBProblem, ...]]:
     owners = [
         (k, key, n, pattern)
         for k, entry in enumerate(entries)
-        for key, listed in (("signatures", entry.signatures), ("general_signatures", entry.general_signatures))
-        for n, pattern in enumerate(listed)
+        for key in SIGNATURE_FIELDS
+        for n, pattern in enumerate(getattr(entry, key))
     ]
     verdicts: list[list[KBProblem]] = [[] for _ in entries]
     if owners:
@@ -292,7 +293,7 @@ def check_entry_data(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     for ref in data["references"]:
         if not ref.startswith(("http://", "https://")):
             problems.append(("references", f"{ref!r} is not a URL"))
-    patterns = [("signatures", data["signatures"]), ("general_signatures", data.get("general_signatures", []))]
+    patterns = [(key, data.get(key, [])) for key in SIGNATURE_FIELDS]
     for key, listed in patterns:
         for i, pattern in enumerate(listed):
             message = regex_problem(pattern)

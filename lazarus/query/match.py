@@ -80,8 +80,9 @@ def rank(
     # A one-line paste is often two reports of the same text (a log line and a description):
     # each distinct text is searched once.
     found_in = {text: signature_hits(index, text, general) for text in dict.fromkeys(report.text for report in reports)}
-    # A general signature answers only a paste whose errors no entry's own signatures know: the
-    # same paste's WinError 1455 names the paging file, whatever DLL its next line names.
+    # A general signature, written for a whole family of messages, answers only a paste whose
+    # errors no entry's own signatures know (the entry that names this very message says more):
+    # the same paste's WinError 1455 names the paging file, whatever DLL its next line names.
     known = any(not is_general for hits in found_in.values() for _, _, is_general in hits)
     hits_of = {
         text: [(entry_index, pattern) for entry_index, pattern, is_general in hits if not (known and is_general)]
@@ -422,24 +423,20 @@ def _taken(found: re.Match[str] | None) -> tuple[tuple[str, str], ...]:
 
 
 def signature_hits(index: Index, text: str, general: bool = True) -> list[tuple[int, str, bool]]:
-    """Entries whose signatures occur in the error text (each entry once, first pattern that hits),
-    with whether the pattern is one of the entry's general signatures. A general signature, written
-    for a whole family of messages, counts only when no entry's own signatures know the text (the
-    entry that names this very message says more), and only when `general` allows it."""
-    hits: dict[int, str] = {}
-    family: dict[int, str] = {}
+    """Entries whose signatures occur in the error text (each entry once, first pattern that hits:
+    its own signatures come before its general ones), with whether that pattern is general.
+    General signatures are searched only when `general` allows it; `rank` decides whether a
+    general hit counts."""
+    hits: dict[int, tuple[str, bool]] = {}
     lowered = text.lower()
     for entry_index, pattern, literal, folded, is_general in zip(*index.signatures, strict=True):
-        if is_general and not general:
-            continue
-        found = family if is_general else hits
-        if entry_index in found or (is_general and hits):
+        if entry_index in hits or (is_general and not general):
             continue
         if literal and literal not in (lowered if folded else text):
             continue
         if compiled(pattern).search(text):  # compiled once per process, and kept between runs
-            found[entry_index] = pattern
-    return [(entry_index, pattern, not hits) for entry_index, pattern in (hits or family).items()]
+            hits[entry_index] = (pattern, bool(is_general))
+    return [(entry_index, pattern, is_general) for entry_index, (pattern, is_general) in hits.items()]
 
 
 def query_words(index: Index, text: str, as_error: bool) -> dict[str, float]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from lazarus.model import Diagnosis, Entry, EnvFinding, KBProblem, Match
-from lazarus.query.extract import extract
+from lazarus.query.extract import extract, names_torch
 from lazarus.query.index import Index, load_index
 from lazarus.query.match import other_framework, rank
 from lazarus.query.normalize import speaks_domain
@@ -28,7 +28,6 @@ _ENVIRONMENT_HINT = lazy(
     re.IGNORECASE | re.MULTILINE,
 )
 ENVIRONMENT_SCORE = 90
-_NAMES_TORCH = lazy(r"torch", re.IGNORECASE)  # torch, pytorch, torchvision, site-packages/torch, torch_geometric
 
 
 def open_index(
@@ -62,7 +61,7 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     fuzzy = not elsewhere and speaks_domain(text)
     # A general signature knows a family of messages, not this one: it answers only a text that
     # names torch (a REPL's "No module named 'cv2'" under trackpy is somebody else's).
-    general = fuzzy and _NAMES_TORCH.search(text) is not None
+    general = fuzzy and names_torch(text)
     matches = rank(index, reports, limit=limit, fuzzy=fuzzy, general=general) if reports else []
     findings = environment_findings(index, text)
     if findings:
