@@ -62,6 +62,14 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         # Time that grows is speed that falls: "epoch time increases", "takes longer" is "slower".
         (r"(?i)\b(?:times?|durations?)(?: per \w+)? (?:is |are |keeps? |kept )?increase\b", "slower"),
         (r"(?i)\b(?:takes?|taking|took) (?:much |a lot |way |far )?longer\b", "slower"),
+        # A value that is or becomes 0 is "zero", the word entries use ("loss is always 0", "drops
+        # to 0", "loss=0.000"): a lone digit says nothing, and 0.000 would become any number.
+        (
+            r"(?i)\b(is|are|was|were|be|been|becomes?|became|becoming|reach(?:es|ed|ing)?|stays?|stayed"
+            r"|remains?|remained|stuck at|equals?|always|to|loss(?:es)?)[\"']?\s*(?:[=:]\s*)?"
+            r"(?:(?:always|exactly|nearly|almost|all|just|only|to) )?(?:0(?:\.0+)?|zero)(?![\d.%])",
+            r"\1 zero",
+        ),
         # ... and a change that does not happen is another thing ("loss does not decrease" is
         # not "loss decreases"): one word for it.
         (r"(?i)\b(?:not|never|no longer|hardly|barely)\s+(?:even\s+)?(increase|decrease)\b", r"no\1"),

@@ -182,6 +182,18 @@ def test_a_gans_loss_names_are_its_words(index):
     assert diagnose(index, text).matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
 
 
+def test_a_value_of_zero_is_the_word_zero(index):
+    # "always 0" gave no word at all (a lone digit, "always" a stop word), so a question about a
+    # loss stuck at 0 was ranked on "loss" and "training" and went to the entry about nan
+    from lazarus.query.normalize import normalize, tokens
+
+    assert "zero" in tokens(normalize("the loss drops to 0 after two epochs"))
+    assert "zero" in tokens(normalize("{'loss': 0.0, 'grad_norm': nan}"))
+    assert "zero" not in tokens(normalize("loss: 0.53, accuracy 0.9, gpu 0"))
+    text = "Why is the loss during the training process always 0?"
+    assert diagnose(index, text).matches[0].entry.id == "loss-always-zero"
+
+
 def test_word_forms_share_one_key():
     from lazarus.query.normalize import normalize, stem, tokens
 
