@@ -205,6 +205,8 @@ def test_word_forms_share_one_key():
     assert stem("workers") == stem("worker") == stem("work")
     assert tokens(normalize("Can't reproduce; it won't converge")) == ["cannot", "reproduc", "converg"]
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "nodecreas", "gpu", "0"]  # not a decrease
+    # "acc" is how logs and questions write accuracy ("test ACC", val_acc): the entries' word
+    assert tokens(normalize("test ACC is higher than val_acc")) == ["test", "accuracy", "high", "than", "val", "accuracy"]
     # Chinese is cut into words, never into pairs across two words (存一, 候显, 存爆)
     assert tokens(normalize("显存一直增长")) == ["显存", "一直", "增长"]
     assert tokens(normalize("验证的时候显卡爆了")) == ["验证", "时候", "显卡", "爆"]
