@@ -141,6 +141,9 @@ class Match(NamedTuple):
     ambiguous: bool = False
     # fuzzy: how nearly one field of the entry (a title, an example) says what the text says, 0-1
     field_match: float = 0.0
+    # fuzzy: how likely this entry is the right one among every entry the text reached, 0-1
+    # (match.likelihood: a softmax over their strengths)
+    likelihood: float = 0.0
 
 
 class Diagnosis(NamedTuple):

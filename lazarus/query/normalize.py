@@ -31,7 +31,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])fine[ _-]tun(?:e|es|ed|ing)(?![a-z0-9_])", " finetune "),
         (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
         (r"(?i)(?<![a-z0-9_])(?:mem|memories)(?![a-z0-9_])", " memory "),  # "GPU mem doubles"
-        (r"(?i)(?<![a-z0-9])(?:(train|val|valid|test|eval)_)?acc(?![a-z0-9_])", r" \1 accuracy "),  # "test ACC", val_acc
+        # "acc" is how logs and questions write accuracy ("test ACC", val_acc)
+        (r"(?i)(?<![a-z0-9])(?:(train|val|valid|test|eval)_)?acc(?![a-z0-9_])", r" \1 accuracy "),
         # A GAN's two losses and networks as training scripts print them (loss_D, D_loss, errG,
         # netD): the words the entries use, which a one-letter name never reaches.
         (r"(?i)(?<![a-z0-9])(?:loss[ _-]?d|d[ _-]loss|errd)(?![a-z0-9])", " discriminator loss "),

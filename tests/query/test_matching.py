@@ -182,6 +182,17 @@ def test_a_gans_loss_names_are_its_words(index):
     assert diagnose(index, text).matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
 
 
+def test_a_fuzzy_answer_is_likely_when_it_outweighs_every_other_entry_and_no_entry(index):
+    from lazarus.query.match import LIKELIHOOD_LIKELY, confidence, likelihoods
+
+    assert max(likelihoods({1: 70.0, 2: 70.0}).values()) < 0.5  # two that fit as well: neither
+    assert likelihoods({1: 78.0, 2: 60.0, 3: 58.0})[1] >= LIKELIHOOD_LIKELY
+    assert likelihoods({1: 47.0})[1] < LIKELIHOOD_LIKELY  # alone, but hardly above "no entry"
+    first = diagnose(index, "validation accuracy is higher than training accuracy, I use dropout").matches[0]
+    assert first.entry.id == "validation-better-than-training"
+    assert first.likelihood >= LIKELIHOOD_LIKELY and confidence(first) == "likely"
+
+
 def test_a_value_of_zero_is_the_word_zero(index):
     # "always 0" gave no word at all (a lone digit, "always" a stop word), so a question about a
     # loss stuck at 0 was ranked on "loss" and "training" and went to the entry about nan
@@ -206,7 +217,8 @@ def test_word_forms_share_one_key():
     assert tokens(normalize("Can't reproduce; it won't converge")) == ["cannot", "reproduc", "converg"]
     assert tokens(normalize("The loss doesn't decrease on GPU0")) == ["loss", "nodecreas", "gpu", "0"]  # not a decrease
     # "acc" is how logs and questions write accuracy ("test ACC", val_acc): the entries' word
-    assert tokens(normalize("test ACC is higher than val_acc")) == ["test", "accuracy", "high", "than", "val", "accuracy"]
+    accuracy = ["test", "accuracy", "high", "than", "val", "accuracy"]
+    assert tokens(normalize("test ACC is higher than val_acc")) == accuracy
     # Chinese is cut into words, never into pairs across two words (存一, 候显, 存爆)
     assert tokens(normalize("显存一直增长")) == ["显存", "一直", "增长"]
     assert tokens(normalize("验证的时候显卡爆了")) == ["验证", "时候", "显卡", "爆"]
