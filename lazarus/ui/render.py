@@ -90,6 +90,8 @@ def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
         score=match.score,
         via=match.via,
         confidence=confidence(match),
+        # a fuzzy answer's share of the likelihood among every entry the text reached and "no entry"
+        likelihood=round(match.likelihood, 3) if match.via == "fuzzy" else None,
         matched_signature=match.signature,
         matched_line=report.line if report else None,
         error=report.text if report and report.kind != "text" else None,
@@ -97,7 +99,7 @@ def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
         values=dict(match.values),
         fix_here=fix_here(match, lang) or None,
     )
-    order = ["id", "title", "score", "via", "confidence", "tags", "signatures", "symptom", "matched_line"]
+    order = ["id", "title", "score", "via", "confidence", "likelihood", "tags", "signatures", "symptom", "matched_line"]
     return {key: data[key] for key in order} | {k: v for k, v in data.items() if k not in order}
 
 
