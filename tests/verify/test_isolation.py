@@ -208,6 +208,9 @@ def test_interrupted_run_cleans_up_and_reports(tmp_path: Path, signum: int) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as in a terminal: a run started in the background by a non-interactive shell (CI) inherits
+        # an ignored SIGINT, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     pid_file = tmp_path / "out" / "sleeper.pid"
     deadline = time.monotonic() + 120
