@@ -141,8 +141,8 @@ class Match(NamedTuple):
     ambiguous: bool = False
     # fuzzy: how nearly one field of the entry (a title, an example) says what the text says, 0-1
     field_match: float = 0.0
-    # fuzzy: how likely this entry is the right one among every entry the text reached, 0-1
-    # (match.likelihood: a softmax over their strengths)
+    # fuzzy: its share, 0-1, of a softmax over the strengths of every entry the text reached and
+    # of "no entry" (match.likelihoods); not a calibrated chance of being right
     likelihood: float = 0.0
 
 

@@ -223,8 +223,9 @@ LIKELIHOOD_NONE = float(CONFIDENT)
 
 
 def likelihoods(strengths: dict[int, float]) -> dict[int, float]:
-    """Each entry's chance of being the right one among all those the text reached: a softmax
-    over their strengths."""
+    """Each entry's share of a softmax over the strengths of all those the text reached and of "no
+    entry". Not a calibrated chance of being right: on the development sets a first fuzzy answer
+    at 0.95 or more was right 134 times in 187."""
     if not strengths:
         return {}
     top = max(max(strengths.values()), LIKELIHOOD_NONE)

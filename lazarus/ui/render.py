@@ -90,7 +90,7 @@ def match_json(match: Match, lang: str, status: str) -> dict[str, Any]:
         score=match.score,
         via=match.via,
         confidence=confidence(match),
-        # a fuzzy answer's share of the likelihood among every entry the text reached and "no entry"
+        # information only: confidence() decides what is likely
         likelihood=round(match.likelihood, 3) if match.via == "fuzzy" else None,
         matched_signature=match.signature,
         matched_line=report.line if report else None,
