@@ -31,6 +31,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])fine[ _-]tun(?:e|es|ed|ing)(?![a-z0-9_])", " finetune "),
         (r"(?i)(?<![a-z0-9_])gpu[ _-]?util(?:isation|ization)?(?![a-z0-9_])", " gpu utilization "),
         (r"(?i)(?<![a-z0-9_])(?:mem|memories)(?![a-z0-9_])", " memory "),  # "GPU mem doubles"
+        # "OOM" is out of memory, the words the entries and the messages use ("GPU OOM", "报OOM")
+        (r"(?i)(?<![a-z0-9_])oom(?![a-z0-9_])", " out of memory "),
         # "acc" is how logs and questions write accuracy ("test ACC", val_acc)
         (r"(?i)(?<![a-z0-9])(?:(train|val|valid|test|eval)_)?acc(?![a-z0-9_])", r" \1 accuracy "),
         # A GAN's two losses and networks as training scripts print them (loss_D, D_loss, errG,
