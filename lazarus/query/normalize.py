@@ -281,6 +281,7 @@ DOMAIN_WORDS = frozenset(
     simclr contrastive forecast forecasting eval classifier sampler efficientnet mobilenet densenet vgg
     sdxl vae tokenizer eos memmap mmap bfloat16 float16 autocast quantization
     llama qwen chatglm baichuan mistral gemma vllm peft qlora
+    iou miou recall resume colab
     """.split()
 )
 DOMAIN_CJK = (
