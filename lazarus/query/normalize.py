@@ -35,6 +35,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         (r"(?i)(?<![a-z0-9_])oom(?![a-z0-9_])", " out of memory "),
         # "acc" is how logs and questions write accuracy ("test ACC", val_acc)
         (r"(?i)(?<![a-z0-9])(?:(train|val|valid|test|eval)_)?acc(?![a-z0-9_])", r" \1 accuracy "),
+        # ... and a loss by its split's name (train_loss, val_loss) is that split's loss
+        (r"(?i)(?<![a-z0-9])(train|training|val|valid|validation|test|eval)[ _-]?loss(?![a-z0-9_])", r" \1 loss "),
         # A GAN's two losses and networks as training scripts print them (loss_D, D_loss, errG,
         # netD): the words the entries use, which a one-letter name never reaches.
         (r"(?i)(?<![a-z0-9])(?:loss[ _-]?d|d[ _-]loss|errd)(?![a-z0-9])", " discriminator loss "),
@@ -78,7 +80,8 @@ _RULES: tuple[tuple[LazyPattern, str], ...] = tuple(
         # not "loss decreases"): one word for it.
         (r"(?i)\b(?:not|never|no longer|hardly|barely)\s+(?:even\s+)?(increase|decrease)\b", r"no\1"),
         # Chinese words for the same change, written one way: memory 增加 / 上涨 is 增长.
-        ("增加|上涨|上升|升高|暴涨|飙升", "增长"),
+        # "不降反增": it does not fall, it rises
+        ("增加|上涨|上升|升高|暴涨|飙升|不降反(?:增|升|涨)|不减反(?:增|升)", "增长"),
         ("降低|减少|减小", "下降"),
         ("持续|不断|逐渐|越来越|一直在", "一直"),  # how it changes: all the time
         # ... and for the same symptom: what users write, the way the entries say it.
