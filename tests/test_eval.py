@@ -188,7 +188,11 @@ DEV_FLOORS = {
     # entry to a text that also says 内存 became a possibility (heldout6 gained one the same way)
     # 2026-12-07 (fourth session): top-1 59.6 -> 58.8 % when llm-generate-sampling-not-deterministic
     # came: a question about images generated with a fixed seed that differ now reaches it first
-    "heldout3": {"top1": 58.5, "precision": 85.5},
+    # 2026-12-07 (fifth session): top-1 58.8 -> 57.0 % when 'OOM' became out of memory (a
+    # question about 显存 growing until OOM now also reaches the DDP GPU-0 entry: a possibility,
+    # no longer likely) and test-score-below-validation-after-selection came (a question about
+    # train 90 % / test 50 % still reaches overfitting first, but not by the margin of a likely)
+    "heldout3": {"top1": 56.5, "precision": 85.5},
     # 2026-12-07: 86.0 -> 85.5 when loss-always-zero gained the LoRA-on-older-GPUs cause and
     # "fine-tuning" became the word finetune: it is a likely, wrong, answer to a sudden rise of
     # the loss while fine-tuning LLaVA with LoRA (LLaVA#1301)
@@ -224,11 +228,18 @@ DEV_FLOORS = {
     # for names torch lacks and for missing modules, its 6 kb_gap texts relabelled to the entries
     # written for them (4 threads cited by them left out): 51.9 %, 83.6 %; with the signature for
     # a Windows build's WinError 2 and a GAN's loss names (Loss_D, errG) read as words: 55.6 %, 85.7 %
-    "heldout13": {"top1": 55.5, "precision": 85.5},
+    # 2026-12-07 (fifth session): top-1 55.6 -> 54.6 % when metric-averaged-over-batches came:
+    # a question about results that change with the test batch size reaches both it and
+    # eval-results-depend-on-batch-size, each a right remedy for some users, so neither is likely
+    "heldout13": {"top1": 54.5, "precision": 85.5},
     # measured blind at eb6c03b, f5e11b7 and 3b15983 (top-1 43.1 %, precision 87.5 % each time);
     # read, 6 of its 8 kb_gap texts relabelled to the entries written for them (2 threads cited by
-    # them left out): 45.5 %, 89.7 %
-    "heldout14": {"top1": 45.0, "precision": 89.5},
+    # them left out): 45.5 %, 89.7 %; its last 2 relabelled (conda, ZeRO-3 device_map): 46.3 %, 90.0 %
+    "heldout14": {"top1": 46.0, "precision": 89.5},
+    # measured blind at 3b15983 (top-1 42.7 %, precision 80.9 %) and at 85ed566 (43.8 %, 81.2 %,
+    # a chosen figure: docs/held-out-sets.md rule 5); read, signature fixes from its misses and its
+    # 18 kb_gap texts relabelled to the 14 entries written for them: 45.9 %, 84.9 %
+    "heldout15": {"top1": 45.5, "precision": 84.5},
 }
 # 2026-12-07 (later): raised where signature fixes found on the read sets gained (a 'GPU' kernel
 # with no half kernel, torch 1.x's collate stacking in cat's words, a bus error message on two
