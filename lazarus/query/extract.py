@@ -13,7 +13,7 @@ import re
 import warnings
 
 from lazarus.model import ErrorReport, ReportKind
-from lazarus.query.normalize import STOPWORDS, chinese_characters, speaks_domain
+from lazarus.query.normalize import STOPWORDS, chinese_characters, domain_words, speaks_domain
 from lazarus.regex.lazy import lazy
 
 MAX_LINE = 4096  # longer lines are cut: no pattern ever sees more
@@ -382,10 +382,12 @@ def extract(text: str) -> list[ErrorReport]:
     if ordered and not prose:
         # the paste as a whole, frames and all: a signature may know the `raise` line it was cut at
         return ordered + _context(pasted)
-    if not ordered and len(kept) >= 3 and not prose and not names_torch(text):
+    spoken = domain_words(text, OUTPUT_DOMAIN_WORDS) >= OUTPUT_DOMAIN_WORDS
+    if not ordered and len(kept) >= 3 and not prose and not names_torch(text) and not spoken:
         # Several lines of a tool's output (another language's stack trace, a build log) that
-        # neither name torch nor hold an error we know the shape of: compared as an error
-        # message, not as somebody's words.
+        # neither name torch, nor speak of training (terse sentences with few function words:
+        # "FP16 training sample output black image"), nor hold an error we know the shape of:
+        # compared as an error message, not as somebody's words.
         whole = "\n".join(line for _, line in kept[-MAX_DESCRIPTION_TEXT_LINES:])[-MAX_MESSAGE_CHARS:]
         return [ErrorReport(text=whole, line=_last_line(whole), line_number=0, kind="output")]
     return ordered + _descriptions(kept if _short(kept) else written)
@@ -469,6 +471,7 @@ EXCEPTION_KINDS = frozenset(
 MAX_DESCRIPTION_LINES = 3
 OUTPUT_DIGITS = 0.25  # of a line's characters: a title or question holds a version or two at most
 MAX_DESCRIPTION_TEXT_LINES = 25
+OUTPUT_DOMAIN_WORDS = 3  # different words of our domain: a Go panic says "memory" at most, a question says many
 MAX_FAILURES = 64  # the last tracebacks of a log; earlier ones are history
 MAX_SCANNED_LINES = 20_000
 HEAD_LINES = 2_000

@@ -340,12 +340,18 @@ DOMAIN_CJK = (
 
 def speaks_domain(text: str) -> bool:
     """Whether a text uses any word of deep learning with PyTorch, in English or Chinese."""
-    if any(word in text for word in DOMAIN_CJK):
-        return True
+    return domain_words(text, enough=1) >= 1
+
+
+def domain_words(text: str, enough: int) -> int:
+    """How many different words of deep learning with PyTorch a text uses, counted up to `enough`."""
+    found = {word for word in DOMAIN_CJK if word in text}
+    if len(found) >= enough:
+        return len(found)
     words = tokens(normalize(text[-MAX_DOMAIN_CHARS:]))
     # a name in snake_case says its words too: val_loss, train_acc, num_workers
     words += [stem(part) for word in words if "_" in word for part in word.split("_")]
-    return not DOMAIN_WORDS.isdisjoint(words)
+    return min(enough, len(found) + len(DOMAIN_WORDS.intersection(words)))
 
 
 MAX_DOMAIN_CHARS = 4000
