@@ -382,8 +382,14 @@ def extract(text: str) -> list[ErrorReport]:
     if ordered and not prose:
         # the paste as a whole, frames and all: a signature may know the `raise` line it was cut at
         return ordered + _context(pasted)
-    spoken = domain_words(text, OUTPUT_DOMAIN_WORDS) >= OUTPUT_DOMAIN_WORDS
-    if not ordered and len(kept) >= 3 and not prose and not names_torch(text) and not spoken:
+    if (
+        not ordered
+        and len(kept) >= 3
+        and not prose
+        and not names_torch(text)
+        # (tokenised again only here, for the few texts that reach this test)
+        and domain_words(text, OUTPUT_DOMAIN_WORDS) < OUTPUT_DOMAIN_WORDS
+    ):
         # Several lines of a tool's output (another language's stack trace, a build log) that
         # neither name torch, nor speak of training (terse sentences with few function words:
         # "FP16 training sample output black image"), nor hold an error we know the shape of:
