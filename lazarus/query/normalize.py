@@ -285,6 +285,7 @@ DOMAIN_WORDS = frozenset(
     sdxl vae tokenizer eos memmap mmap bfloat16 float16 autocast quantization
     llama qwen chatglm baichuan mistral gemma vllm peft qlora
     iou miou recall resume colab
+    dreambooth kohya comfyui latent encoder decoder autoencoder npu ascend tpu xla
     """.split()
 )
 DOMAIN_CJK = (
