@@ -94,6 +94,11 @@ def test_a_short_description_in_the_trades_words_is_answered(index):
     assert speaks_domain("用了两张卡速度没有提升")
     matches = diagnose(index, "mode collapse").matches
     assert matches and matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
+    # a DreamBooth or VAE question need not say "training" or "model" to be ours
+    matches = diagnose(index, "dreambooth: my face shows up in every image whatever the prompt").matches
+    assert matches and matches[0].entry.id == "dreambooth-overfits-copies-training-images"
+    matches = diagnose(index, "the decoder ignores the latent code, the KL term is almost 0").matches
+    assert matches and matches[0].entry.id == "vae-posterior-collapse"
 
 
 def test_a_known_message_in_another_frameworks_text_is_only_a_possibility(index):
