@@ -1031,6 +1031,21 @@ def _own_folders(job_dir: Path, workdir: Path) -> None:
         os.environ[variable] = str(home / folder)
     os.environ.pop("XDG_RUNTIME_DIR", None)
     tempfile.tempdir = str(tmp)
+    _own_compiler_caches(tmp)
+
+
+def _own_compiler_caches(tmp: Path) -> None:
+    """Inductor keeps compiled graphs and kernels under TORCHINDUCTOR_CACHE_DIR, which the server
+    fixed to the machine's /tmp the first time it compiled: a part would reuse what another part
+    or an earlier run built. Each part gets its own cache, as on a fresh machine. Precompiled C++
+    headers go to a folder torch fixes at import (in the server, so outside the part), and one
+    header (about 150 MB) is over the per-file cap, so a part that builds it dies of SIGXFSZ:
+    parts compile without them."""
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp / "torchinductor")
+    os.environ["TORCHINDUCTOR_CPP_CACHE_PRECOMPILE_HEADERS"] = "0"
+    config = sys.modules.get("torch._inductor.config")
+    if config is not None:
+        setattr(config, "cpp_cache_precompile_headers", False)  # noqa: B010 (a module torch may lack)
 
 
 def _limit_output(cap: int | None) -> None:

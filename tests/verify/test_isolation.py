@@ -104,6 +104,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socke
         "hostile-maps-memory",
         "hostile-reaches-server",
         "hostile-forges-report",
+        "hostile-shares-compiler-cache",
         "plain-ones",
     ]
     result = subprocess.run(
@@ -129,6 +130,16 @@ def test_planted_module_does_not_reach_later_entries(hostile_run: dict[str, Any]
 def test_home_is_the_jobs_own(hostile_run: dict[str, Any]) -> None:
     assert hostile_run["rows"]["hostile-writes-home"]["outcome"] == "passed", hostile_run["rows"]["hostile-writes-home"]
     assert list((hostile_run["tmp"] / "home").iterdir()) == []
+
+
+def test_each_part_compiles_into_a_cache_of_its_own(hostile_run: dict[str, Any]) -> None:
+    """Inductor's cache is the part's, gone with it; no precompiled header (over the file cap)."""
+    assert hostile_run["rows"]["hostile-shares-compiler-cache"]["outcome"] == "passed"
+    report = json.loads((hostile_run["tmp"] / "out" / "compiler-cache.json").read_text())
+    assert report["precompiled_headers"] is False
+    where = Path(report["cache_dir"])
+    assert not where.exists()  # the part's folder went with it
+    assert not where.name.startswith("torchinductor_")  # not the machine-wide default
 
 
 def test_no_network(hostile_run: dict[str, Any], listener: socket.socket) -> None:
