@@ -105,9 +105,10 @@ def run_search(
     check_output_options(limit, color)
     query = clean_query(words)
     # A question asked in Chinese is answered in Chinese, whatever the locale; --lang still wins.
+    # One character will do ("loss是nan"): nobody types Chinese they do not read.
     from lazarus.query.normalize import chinese_characters
 
-    lang = check_lang(lang or ("zh" if chinese_characters(query) >= 2 else None))
+    lang = check_lang(lang or ("zh" if chinese_characters(query) >= 1 else None))
     index = kb_index(kb, lang)
     return show_diagnosis(index, diagnose(index, query, limit), as_json, lang, query, full)
 

@@ -123,6 +123,8 @@ def test_a_question_in_chinese_is_answered_in_chinese(run_cli):
     assert asked.returncode == 0 and "可能原因" in asked.stdout
     assert "Fix:" in run_cli("--lang", "en", "训练几个epoch之后loss变成nan", env=english_locale).stdout
     assert "Fix:" in run_cli("loss becomes nan after a few epochs", env=english_locale).stdout
+    # one Chinese word among English ones is still a question asked in Chinese
+    assert "修复" in run_cli("loss是nan", env=english_locale).stdout
 
 
 def test_limit(run_cli):
