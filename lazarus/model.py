@@ -65,6 +65,9 @@ class EnvCheck(NamedTuple):
     when: tuple[tuple[str, str | bool | int | float], ...]
     says: str
     says_zh: str
+    # False for a combination that breaks only one activity (nvcc: building extensions): its
+    # failure answers a pasted report only when the text also speaks of that problem
+    alone: bool = True
 
 
 class EnvFinding(NamedTuple):

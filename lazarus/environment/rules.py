@@ -87,11 +87,13 @@ def check_problems(checks: Any) -> list[tuple[str, str]]:
             problems.append((where, "must be a mapping with title, when and says"))
             continue
         for key in check:
-            if key not in ("title", "title_zh", "when", "says", "says_zh"):
+            if key not in ("title", "title_zh", "when", "says", "says_zh", "alone"):
                 problems.append((f"{where}.{key}", "unknown field"))
         for key in ("title", "says"):
             if not isinstance(check.get(key), str) or not check[key].strip():
                 problems.append((f"{where}.{key}", "must be a non-empty string"))
+        if "alone" in check and not isinstance(check["alone"], bool):
+            problems.append((f"{where}.alone", "must be true or false"))
         for key in ("title_zh", "says_zh"):
             if key in check and (not isinstance(check[key], str) or not check[key].strip()):
                 problems.append((f"{where}.{key}", "must be a non-empty string"))
@@ -135,6 +137,7 @@ def make_checks(checks: list[dict[str, Any]]) -> tuple[EnvCheck, ...]:
             when=tuple((str(k), v) for k, v in c["when"].items()),
             says=c["says"].strip(),
             says_zh=(c.get("says_zh") or c["says"]).strip(),
+            alone=c.get("alone", True),
         )
         for c in checks
     )

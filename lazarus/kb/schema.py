@@ -141,6 +141,11 @@ def environment_schema() -> dict[str, Any]:
                 "says": text,
                 "says_zh": text,
                 "when": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": condition},
+                "alone": {
+                    "type": "boolean",
+                    "description": "false: the combination breaks one activity only (nvcc: extension builds), so its "
+                    "failure answers a pasted report only when the text also speaks of that problem",
+                },
             },
         },
     }

@@ -286,6 +286,7 @@ DOMAIN_WORDS = frozenset(
     llama qwen chatglm baichuan mistral gemma vllm peft qlora
     iou miou recall resume colab
     dreambooth kohya comfyui latent encoder decoder autoencoder npu ascend tpu xla
+    libcudart libcudnn libcublas libnvrtc libtorch cublas nvcc cudatoolkit
     """.split()
 )
 DOMAIN_CJK = (
@@ -352,6 +353,8 @@ def domain_words(text: str, enough: int) -> int:
     words = tokens(normalize(text[-MAX_DOMAIN_CHARS:]))
     # a name in snake_case says its words too: val_loss, train_acc, num_workers
     words += [stem(part) for word in words if "_" in word for part in word.split("_")]
+    # a version glued to a name says the name: cuda10, cuda11, torch2
+    words += [bare for word in words if len(bare := word.rstrip("0123456789")) >= 4 and bare != word]
     return min(enough, found + len(DOMAIN_WORDS.intersection(words)))
 
 

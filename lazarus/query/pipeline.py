@@ -28,6 +28,9 @@ _ENVIRONMENT_HINT = lazy(
     re.IGNORECASE | re.MULTILINE,
 )
 ENVIRONMENT_SCORE = 90
+# How far down the text's own candidates an entry may be and still count as what the text is
+# about: the answers a reader sees (a report's own words, CUDA, GCC, nvcc, reach much further).
+REACH = 3
 
 
 def open_index(
@@ -65,7 +68,8 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     matches = rank(index, reports, limit=limit, fuzzy=fuzzy, general=general) if reports else []
     findings = environment_findings(index, text)
     if findings:
-        matches = _environment_first(index, matches, findings, limit)
+        wide = rank(index, reports, limit=max(limit, REACH), fuzzy=fuzzy, general=general) if reports else []
+        matches = _environment_first(index, matches, findings, limit, wide)
     if elsewhere:
         matches = [m._replace(ambiguous=True) for m in matches]
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches), environment=findings)
@@ -82,22 +86,33 @@ def environment_findings(index: Index, text: str) -> tuple[EnvFinding, ...]:
     return tuple(f for f in evaluate(facts, index.environment) if f.failed) if facts else ()
 
 
-def _environment_first(index: Index, matches: list[Match], findings: tuple[EnvFinding, ...], limit: int) -> list[Match]:
+def _environment_first(
+    index: Index, matches: list[Match], findings: tuple[EnvFinding, ...], limit: int, reached: list[Match]
+) -> list[Match]:
     """A fact of the user's environment decides between answers: the entries whose checks it
     fails come first, not possibilities any more, then the others ranked as before, the ones
-    found by resemblance as possibilities."""
+    found by resemblance as possibilities. A check that breaks only one activity (`alone:
+    false`: nvcc matters to extension builds) answers only a text about it: one that `reached`
+    its entry or an entry of its family (the first tag: cpp-extension, dataloader). Under
+    another question it is a possibility, after the text's known answers."""
+    reached_ids = {m.entry.id for m in reached}
+    families = {m.entry.tags[0] for m in reached if m.entry.tags}
     first: list[Match] = []
+    aside: list[Match] = []
     for finding in findings:
-        if any(m.entry.id == finding.entry_id for m in first):
+        if any(m.entry.id == finding.entry_id for m in first + aside):
             continue
         known = next((m for m in matches if m.entry.id == finding.entry_id), None)
         entry = known.entry if known is not None else index.by_id(finding.entry_id)
         if entry is not None:
             match = Match(entry, ENVIRONMENT_SCORE, "environment") if known is None else known
-            first.append(match._replace(finding=finding, ambiguous=False))
-    chosen = {m.entry.id for m in first}
+            family = entry.tags[0] if entry.tags else None
+            answers = finding.check.alone or entry.id in reached_ids or family in families
+            (first if answers else aside).append(match._replace(finding=finding, ambiguous=not answers))
+    chosen = {m.entry.id for m in first + aside}
     others = [m._replace(ambiguous=m.ambiguous or m.via == "fuzzy") for m in matches if m.entry.id not in chosen]
-    return (first + others)[: max(limit, len(first))]
+    ordered = first + [m for m in others if not m.ambiguous] + aside + [m for m in others if m.ambiguous]
+    return ordered[: max(limit, len(first) + len(aside))]
 
 
 def diagnose_output(index: Index, text: str, limit: int) -> Diagnosis:

@@ -109,3 +109,21 @@ def test_the_facts_read_from_each_format(name, facts):
 def test_text_with_no_report_has_no_facts():
     assert read_report("RuntimeError: CUDA error: no kernel image is available for execution on the device") == {}
     assert read_report("loss is nan after a few epochs, I use torch and numpy") == {}
+
+
+def test_a_check_of_one_activity_answers_only_a_text_about_that_activity(index):
+    """nvcc differing from torch's CUDA breaks extension builds only (its check says `alone:
+    false`). A collect_env report pasted under a question about a slowdown (pytorch/pytorch#19953,
+    from held-out set 20, read) gets no confident answer from it, only a possibility; the same
+    report under a real extension-build failure (the fixture above) is answered by it."""
+    collected = yaml.safe_load((FIXTURES.parent / "eval" / "heldout20" / "collected.yaml").read_text(encoding="utf-8"))
+    slower = next(t["text"] for t in collected if t["source"] == "https://github.com/pytorch/pytorch/issues/19953")
+    asked = diagnose(index, slower, limit=5)
+    assert [f.entry_id for f in asked.environment] == ["cuda-toolkit-for-extension-build"]
+    assert not confident(asked.matches)
+    assert "cuda-toolkit-for-extension-build" in [m.entry.id for m in asked.matches]
+    build = text_of(next(r for r in REPORTS if r["file"].startswith("researchprogress-11")))
+    report = slower[slower.index("## Environment") :]
+    built = diagnose(index, build + "\n" + report).matches
+    assert confident(built) and built[0].entry.id == "cuda-toolkit-for-extension-build"
+    assert built[0].finding is not None  # the answer says what is wrong in the user's versions

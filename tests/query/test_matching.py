@@ -92,6 +92,11 @@ def test_a_short_description_in_the_trades_words_is_answered(index):
     assert speaks_domain("val_loss is lower than train_loss") and not speaks_domain("my go program panics")
     assert speaks_domain("can't reproduce the results reported in the paper")
     assert speaks_domain("用了两张卡速度没有提升")
+    # a CUDA library's file name, or a version glued to a name, is ours too (not "go1.20")
+    assert speaks_domain("libcudart.so.9.0 missing") and speaks_domain("我用的是cuda10.0")
+    assert not speaks_domain("go1.20 panics: nil map")
+    matches = diagnose(index, "我用的是cuda10.0，报错说找不到 libcudart.so.9.0").matches
+    assert matches and matches[0].entry.id == "cuda-library-not-found"
     matches = diagnose(index, "mode collapse").matches
     assert matches and matches[0].entry.id == "gan-discriminator-wins-generator-collapses"
     # a DreamBooth or VAE question need not say "training" or "model" to be ours
