@@ -412,12 +412,13 @@ def _clues(index: Index, report: ErrorReport, clue: str, hits: list[int]) -> dic
 # Names and calls only another framework has (caffe2 is part of torch; tf.* and Keras's
 # ResourceExhaustedError and set_floatx are TensorFlow's own; Caffe's solver logs its glog lines
 # from solver.cpp and sgd_solver.cpp without ever naming caffe; Keras's fit() prints its progress
-# bar as "10954/10954 [======] - 659s"; ncnn, RKNN and MNN run a converted model, not torch).
+# bar as "10954/10954 [======] - 659s", or without the bar at verbose=2, after "Train on 72000
+# samples"; ncnn, RKNN and MNN run a converted model, not torch).
 _OTHER_FRAMEWORKS = lazy(
     r"\b(?:tensorflow|tensorflow-gpu|jax|jaxlib|keras|tf\.keras|paddle|paddlepaddle|mxnet|mindspore|theano|caffe"
     r"|chainer|darknet|resourceexhaustederror|set_floatx)\b|(?<![a-z0-9_])(?:ncnn|rknn|rknn_toolkit2?|mnn)(?![a-z0-9_])"
     r"|(?<![\w.])tf\.(?:compat|cast|config|data|function|nn|train)\b"
-    r"|\b(?:sgd_|adam_)?solver\.cpp:\d+\]|\d+/\d+ \[=*[>.]*\] - (?:eta: )?\d+s\b"
+    r"|\b(?:sgd_|adam_)?solver\.cpp:\d+\]|\d+/\d+ (?:\[=*[>.]*\] )?- (?:eta: )?\d+m?s\b|\btrain on \d+ samples\b"
 )
 
 

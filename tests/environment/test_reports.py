@@ -9,7 +9,7 @@ import yaml
 from lazarus.environment.paste import read_report
 from lazarus.query.match import confident
 from lazarus.query.pipeline import diagnose
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, development_text
 
 ENV = FIXTURES / "env"
 REPORTS = yaml.safe_load((ENV / "index.yaml").read_text(encoding="utf-8"))
@@ -116,8 +116,7 @@ def test_a_check_of_one_activity_answers_only_a_text_about_that_activity(index):
     false`). A collect_env report pasted under a question about a slowdown (pytorch/pytorch#19953,
     from held-out set 20, read) gets no confident answer from it, only a possibility; the same
     report under a real extension-build failure (the fixture above) is answered by it."""
-    collected = yaml.safe_load((FIXTURES.parent / "eval" / "heldout20" / "collected.yaml").read_text(encoding="utf-8"))
-    slower = next(t["text"] for t in collected if t["source"] == "https://github.com/pytorch/pytorch/issues/19953")
+    slower = development_text("heldout20", "pytorch/pytorch/issues/19953")
     asked = diagnose(index, slower, limit=5)
     assert [f.entry_id for f in asked.environment] == ["cuda-toolkit-for-extension-build"]
     assert not confident(asked.matches)

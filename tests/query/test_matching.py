@@ -556,3 +556,14 @@ def test_torchs_out_of_memory_class_names_the_failure_in_a_message_cut_short(ind
 def test_an_onnx_opset_newer_than_the_installed_torch_knows_is_torch_too_old(index, opset):
     message = f"ValueError: Unsupported ONNX opset version: {opset}"
     assert diagnose(index, message).matches[0].entry.id == "torch-too-old-for-code"
+
+
+def test_keras_progress_without_its_bar_is_another_framework(index):
+    """fit(verbose=2) prints no bar: "72000/72000 - 354s - loss: ...", after "Train on N samples"
+    (shenweichen/DeepCTR#265, held-out set 20, read). Its overfitting question is only a possibility."""
+    from lazarus.query.match import confident, other_framework
+
+    text = development_text("heldout20", "shenweichen/DeepCTR/issues/265")
+    assert other_framework(text)
+    assert not confident(diagnose(index, text).matches)
+    assert not other_framework("Epoch 3/10 100/100 [00:05<00:00, 19.2it/s] loss: 0.25 - my torch model")
