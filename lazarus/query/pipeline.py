@@ -65,11 +65,14 @@ def diagnose(index: Index, text: str, limit: int = 3) -> Diagnosis:
     # A general signature knows a family of messages, not this one: it answers only a text that
     # names torch (a REPL's "No module named 'cv2'" under trackpy is somebody else's).
     general = fuzzy and names_torch(text)
-    matches = rank(index, reports, limit=limit, fuzzy=fuzzy, general=general) if reports else []
     findings = environment_findings(index, text)
+    # One ranking: with a report in the text, deep enough to tell what the text is about (a
+    # shorter limit takes a prefix of a longer one's matches).
+    depth = max(limit, REACH) if findings else limit
+    ranked = rank(index, reports, limit=depth, fuzzy=fuzzy, general=general) if reports else []
+    matches = ranked[:limit]
     if findings:
-        wide = rank(index, reports, limit=max(limit, REACH), fuzzy=fuzzy, general=general) if reports else []
-        matches = _environment_first(index, matches, findings, limit, wide)
+        matches = _environment_first(index, matches, findings, limit, ranked)
     if elsewhere:
         matches = [m._replace(ambiguous=True) for m in matches]
     return Diagnosis(query=text, reports=tuple(reports), matches=tuple(matches), environment=findings)
